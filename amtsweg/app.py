@@ -1,0 +1,95 @@
+"""The application factory: the composition root of Amtsweg."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from amtsweg import errors, i18n, navigation, security, sessions
+from amtsweg.config import PROJECT_ROOT, Settings, load_settings
+from amtsweg.extensions import babel, csrf, db, limiter, migrate
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app for one surface (portal, staff or both) from validated settings."""
+    settings = settings or load_settings()
+    app = Flask(
+        "amtsweg",
+        root_path=str(PROJECT_ROOT),
+        template_folder="templates",
+        static_folder="static",
+        instance_path=str(settings.instance_path),
+    )
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    _apply_flask_config(app, settings)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   default_translation_directories=str(PROJECT_ROOT / "translations"))
+    limiter.init_app(app)
+
+    _init_services(app, settings)
+    security.init_app(app)
+    sessions.init_app(app)
+    navigation.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    _register_blueprints(app, settings)
+    return app
+
+
+def _apply_flask_config(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        AMTSWEG=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        # A multipart body above the limit is refused before it is read (413).
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        SESSION_COOKIE_NAME="amtsweg_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which expires on idle
+        BABEL_DEFAULT_LOCALE="de",
+        BABEL_DEFAULT_TIMEZONE="Europe/Berlin",
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_url,
+        RATELIMIT_HEADERS_ENABLED=False,
+        TESTING=settings.environment == "test",
+    )
+
+
+def _engine_options(url: str) -> dict[str, object]:
+    if url.startswith("sqlite"):
+        # Several gunicorn threads share one file: wait for the writer instead of failing.
+        return {"connect_args": {"timeout": 15}}
+    # Recover without restart after the database went away (pre_ping drops dead connections).
+    return {"pool_pre_ping": True, "pool_recycle": 1800}
+
+
+def _init_services(app: Flask, settings: Settings) -> None:
+    from amtsweg import mail
+    from storage import blobstore
+
+    mail.init_app(app, settings)
+    blobstore.init_app(app, settings)
+
+
+def _register_blueprints(app: Flask, settings: Settings) -> None:
+    from amtsweg import assets, health, home
+    from amtsweg.audit.views import bp as audit_bp
+    from amtsweg.citizens.views import bp as citizens_bp
+    from amtsweg.staff.views import admin_bp, staff_auth_bp
+
+    app.register_blueprint(assets.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(i18n.bp)
+    if settings.surface in {"portal", "all"}:
+        app.register_blueprint(citizens_bp)
+    if settings.surface in {"staff", "all"}:
+        app.register_blueprint(staff_auth_bp)
+        app.register_blueprint(admin_bp)
+        app.register_blueprint(audit_bp)

@@ -1,0 +1,78 @@
+"""``amtsweg``: the one entry point for every command (a Flask CLI group)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from amtsweg.config import ConfigError, Settings
+
+
+def _create_app() -> Flask:
+    from amtsweg.app import create_app
+
+    try:
+        return create_app()
+    except ConfigError as error:
+        # One clear line naming the variable, not a traceback.
+        click.echo(f"amtsweg: configuration error: {error}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+             load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """Amtsweg – software for the youth and social welfare office."""
+
+
+@main.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Print the resolved configuration (secrets masked) and check every dependency."""
+    from amtsweg.checks import run_checks
+
+    settings: Settings = current_app.config["AMTSWEG"]
+    click.echo(json.dumps(settings.public_view(), indent=2, ensure_ascii=False, default=str))
+    failures = 0
+    for name, ok, detail in run_checks(current_app):
+        failures += not ok
+        click.echo(f"{'ok  ' if ok else 'FAIL'}  {name}: {detail}")
+    if failures:
+        raise SystemExit(1)
+
+
+@main.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Only load when no staff account exists yet.")
+@with_appcontext
+def demo_data_command(if_empty: bool) -> None:
+    """Load demo accounts and print the demo logins."""
+    from amtsweg.demo import load_demo_data
+
+    logins = load_demo_data(only_if_empty=if_empty)
+    _print_logins(logins)
+
+
+def _print_logins(logins: list[dict[str, Any]]) -> None:
+    if not logins:
+        click.echo("Demo data already present; logins as printed when it was loaded "
+                   "(see README, 'Demo logins').")
+        return
+    click.echo("Demo logins (password for all: see below):")
+    for login in logins:
+        click.echo(f"  {login['kind']:<8} {login['login']:<32} {login['password']:<20} "
+                   f"{login['description']}")
+
+
+def _register_subcommands() -> None:
+    from amtsweg.staff.cli import fachbereich_group, staff_group
+
+    main.add_command(staff_group)
+    main.add_command(fachbereich_group)
+
+
+_register_subcommands()

@@ -1,0 +1,54 @@
+"""German by default, English on request: the choice is kept in the session."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, redirect, request, session
+from flask.typing import ResponseReturnValue
+from flask_babel import format_date, format_datetime, format_decimal
+
+from amtsweg.sessions import safe_next_url
+
+LOCALES = ("de", "en")
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    return chosen if chosen in LOCALES else "de"
+
+
+@bp.post("/sprache")
+def switch_language() -> ResponseReturnValue:
+    locale = request.form.get("locale", "de")
+    if locale in LOCALES:
+        session["locale"] = locale
+    return redirect(safe_next_url(request.form.get("next"), "/"))
+
+
+def _cents(value: int | None) -> str:
+    """Money is integer cents; shown the German way: 1.234,56 €."""
+    if value is None:
+        return ""
+    return format_decimal(value / 100, format="#,##0.00") + "\u00a0€"
+
+
+def _date(value: date | datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, fmt)
+    return format_date(value, fmt)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["cents"] = _cents
+    app.jinja_env.filters["date"] = _date
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+
+    @app.context_processor
+    def locale_context() -> dict[str, Any]:
+        return {"current_locale": select_locale(), "locales": LOCALES}

@@ -1,0 +1,1 @@
+"""ihv package."""

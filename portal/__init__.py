@@ -1,0 +1,1 @@
+"""Citizen portal: account, service catalogue, applications, uploads, postbox (see DESIGN.md)."""
