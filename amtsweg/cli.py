@@ -51,9 +51,12 @@ def check_command() -> None:
 @with_appcontext
 def demo_data_command(if_empty: bool) -> None:
     """Load demo accounts and print the demo logins."""
-    from amtsweg.demo import load_demo_data
+    from amtsweg.demo import DemoRefused, load_demo_data
 
-    logins = load_demo_data(only_if_empty=if_empty)
+    try:
+        logins = load_demo_data(only_if_empty=if_empty)
+    except DemoRefused as error:
+        raise click.ClickException(str(error)) from None
     _print_logins(logins)
 
 
@@ -62,7 +65,7 @@ def _print_logins(logins: list[dict[str, Any]]) -> None:
         click.echo("Demo data already present; logins as printed when it was loaded "
                    "(see README, 'Demo logins').")
         return
-    click.echo("Demo logins (password for all: see below):")
+    click.echo("Demo logins:")
     for login in logins:
         click.echo(f"  {login['kind']:<8} {login['login']:<32} {login['password']:<20} "
                    f"{login['description']}")

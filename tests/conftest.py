@@ -69,7 +69,8 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: 
 @pytest.fixture
 def settings_factory(tmp_path: Path, postgres_schema: str | None) -> Callable[..., Settings]:
     def factory(**overrides: Any) -> Settings:
-        return make_settings(tmp_path, postgres_schema, **overrides)
+        database_url = overrides.pop("database_url", None) or postgres_schema
+        return make_settings(tmp_path, database_url, **overrides)
 
     return factory
 

@@ -1,0 +1,59 @@
+# Two commands: `make run` serves the app with demo data, `make test` runs every check.
+# Everything the project needs is installed from here; nothing is installed by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+CATALOG := translations/de/LC_MESSAGES/messages
+
+.PHONY: install run test lint typecheck layers unit e2e bench translations extract-messages clean
+
+install: $(VENV)/.installed node_modules/.installed $(CATALOG).mo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CATALOG).mo: $(CATALOG).po $(VENV)/.installed
+	$(BIN)/pybabel compile -d translations -D messages -l de
+
+translations: $(CATALOG).mo
+
+# Refresh the message catalogue after changing texts; then translate what is new in messages.po.
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages -l de --no-fuzzy-matching --width 100
+
+run: install
+	$(BIN)/amtsweg db upgrade
+	$(BIN)/amtsweg demo-data --if-empty
+	@echo "Amtsweg runs on http://127.0.0.1:$(PORT)  (staff: http://127.0.0.1:$(PORT)/intern/)"
+	$(BIN)/amtsweg run --host 127.0.0.1 --port $(PORT) --no-reload
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy amtsweg portal reports clearing backoffice ihv storage tests bench migrations
+
+# Also run by tests/test_layers.py inside the test suite.
+layers: install
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: install
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

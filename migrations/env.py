@@ -1,0 +1,50 @@
+"""Alembic environment: runs inside the Flask app, so the database URL comes from AMTSWEG_*."""
+
+from __future__ import annotations
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+db = current_app.extensions["migrate"].db
+target_metadata = db.metadatas[None]
+
+
+def _options(is_sqlite: bool) -> dict[str, object]:
+    # SQLite cannot ALTER most things in place: batch mode copies the table, same result.
+    return {"target_metadata": target_metadata, "compare_type": True,
+            "render_as_batch": is_sqlite}
+
+
+def run_migrations_offline() -> None:
+    url = db.engine.url.render_as_string(hide_password=False)
+    context.configure(url=url, literal_binds=True, **_options(url.startswith("sqlite")))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    def skip_empty(ctx, revision, directives):  # type: ignore[no-untyped-def]
+        if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
+
+    engine = db.engine
+    with engine.connect() as connection:
+        context.configure(connection=connection, process_revision_directives=skip_empty,
+                          **_options(engine.dialect.name == "sqlite"))
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
