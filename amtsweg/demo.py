@@ -16,7 +16,7 @@ from amtsweg.passwords import hash_password
 from amtsweg.staff.models import Role, Staff, StaffRole
 
 # Printed by `make run` and in the README. Only ever loaded outside production.
-DEMO_PASSWORD = "Amtsweg-Demo-2026"
+DEMO_PASSWORD = "Amtsweg-Demo-2026"  # noqa: S105 (public demo password, never in production)
 
 DEMO_STAFF: tuple[tuple[str, str, tuple[Role, ...], tuple[str, ...], str], ...] = (
     ("admin", "Anna Admin", (Role.ADMIN,), (), "manages staff, roles, Fachbereiche"),

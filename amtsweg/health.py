@@ -43,4 +43,5 @@ def healthz() -> ResponseReturnValue:
                 db.session.rollback()
             result[name] = "unavailable"
     healthy = all(state == "ok" for state in result.values())
-    return jsonify({"status": "ok" if healthy else "unavailable", **result}), 200 if healthy else 503
+    status = "ok" if healthy else "unavailable"
+    return jsonify({"status": status, **result}), 200 if healthy else 503

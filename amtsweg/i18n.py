@@ -33,15 +33,16 @@ def _cents(value: int | None) -> str:
     """Money is integer cents; shown the German way: 1.234,56 €."""
     if value is None:
         return ""
-    return format_decimal(value / 100, format="#,##0.00") + "\u00a0€"
+    amount: str = format_decimal(value / 100, format="#,##0.00")
+    return amount + "\u00a0€"
 
 
 def _date(value: date | datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return format_datetime(value, fmt)
-    return format_date(value, fmt)
+    formatted: str = (format_datetime(value, fmt) if isinstance(value, datetime)
+                      else format_date(value, fmt))
+    return formatted
 
 
 def init_app(app: Flask) -> None:

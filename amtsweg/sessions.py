@@ -11,9 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
-from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -76,11 +87,13 @@ def mark_staff_reauthenticated() -> None:
 
 
 def current_staff() -> Staff | None:
-    return g.get("staff")
+    staff: Staff | None = g.get("staff")
+    return staff
 
 
 def current_citizen() -> Citizen | None:
-    return g.get("citizen")
+    citizen: Citizen | None = g.get("citizen")
+    return citizen
 
 
 def current_actor() -> Actor:
@@ -102,7 +115,7 @@ def citizen_actor(citizen: Citizen) -> Actor:
     return Actor(ActorKind.CITIZEN, citizen.id, f"citizen:{citizen.id}")
 
 
-def _load_identity(key: str, model: type[Staff] | type[Citizen], idle: timedelta) -> Any:
+def _load_identity(key: str, model: type[Staff | Citizen], idle: timedelta) -> Any:
     data = session.get(key)
     if not data:
         return None
@@ -111,7 +124,7 @@ def _load_identity(key: str, model: type[Staff] | type[Citizen], idle: timedelta
         session.clear()
         g.session_expired = True
         return None
-    identity = db.session.get(model, data.get("id"))
+    identity = cast("Staff | Citizen | None", db.session.get(model, data.get("id")))
     if identity is None or identity.session_epoch != data.get("epoch"):
         session.clear()
         return None

@@ -17,15 +17,11 @@ db = current_app.extensions["migrate"].db
 target_metadata = db.metadatas[None]
 
 
-def _options(is_sqlite: bool) -> dict[str, object]:
-    # SQLite cannot ALTER most things in place: batch mode copies the table, same result.
-    return {"target_metadata": target_metadata, "compare_type": True,
-            "render_as_batch": is_sqlite}
-
-
 def run_migrations_offline() -> None:
     url = db.engine.url.render_as_string(hide_password=False)
-    context.configure(url=url, literal_binds=True, **_options(url.startswith("sqlite")))
+    # SQLite cannot ALTER most things in place: batch mode copies the table, same result.
+    context.configure(url=url, literal_binds=True, target_metadata=target_metadata,
+                      compare_type=True, render_as_batch=url.startswith("sqlite"))
     with context.begin_transaction():
         context.run_migrations()
 
@@ -39,7 +35,8 @@ def run_migrations_online() -> None:
     engine = db.engine
     with engine.connect() as connection:
         context.configure(connection=connection, process_revision_directives=skip_empty,
-                          **_options(engine.dialect.name == "sqlite"))
+                          target_metadata=target_metadata, compare_type=True,
+                          render_as_batch=engine.dialect.name == "sqlite")
         with context.begin_transaction():
             context.run_migrations()
 

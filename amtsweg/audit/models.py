@@ -27,8 +27,8 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_kind: Mapped[ActorKind] = mapped_column(
-        Enum(ActorKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
-             create_constraint=True, name="actor_kind"))
+        Enum(ActorKind, native_enum=False, length=20, create_constraint=True, name="actor_kind",
+             values_callable=lambda e: [m.value for m in e]))
     # No foreign key: the entry must outlive the account it names (deletion, retention).
     actor_id: Mapped[int | None]
     actor_name: Mapped[str] = mapped_column(String(200))

@@ -65,7 +65,8 @@ def test_demo_data_loads_once_and_prints_logins(tmp_path: Path) -> None:
     with app.app_context():
         assert db.session.scalar(select(func.count(Staff.id))) == len(DEMO_STAFF)
         admin = db.session.scalar(select(Staff).where(Staff.username == "admin"))
-        assert admin is not None and admin.roles == {Role.ADMIN}
+        assert admin is not None
+        assert admin.roles == {Role.ADMIN}
         assert verify_password(admin.password_hash, DEMO_PASSWORD)
 
 

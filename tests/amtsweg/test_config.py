@@ -34,12 +34,12 @@ def test_secret_key_is_generated_once_for_local_use(tmp_path: Path) -> None:
 
 
 def test_production_requires_secret_postgres_and_smtp(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="^AMTSWEG_SECRET_KEY: required in production"):
+    with pytest.raises(ConfigError, match=r"^AMTSWEG_SECRET_KEY: required in production"):
         load_settings({"AMTSWEG_INSTANCE_PATH": str(tmp_path), "AMTSWEG_ENV": "production"})
-    with pytest.raises(ConfigError, match="^AMTSWEG_MAIL_URL"):
+    with pytest.raises(ConfigError, match=r"^AMTSWEG_MAIL_URL"):
         load_settings(env(tmp_path, AMTSWEG_ENV="production",
                           AMTSWEG_DATABASE_URL="postgresql://u@db/amtsweg"))
-    with pytest.raises(ConfigError, match="^AMTSWEG_DATABASE_URL"):
+    with pytest.raises(ConfigError, match=r"^AMTSWEG_DATABASE_URL"):
         load_settings(env(tmp_path, AMTSWEG_ENV="production", AMTSWEG_MAIL_URL="smtp://mail:25"))
     settings = load_settings(env(tmp_path, AMTSWEG_ENV="production",
                                  AMTSWEG_DATABASE_URL="postgresql://u@db/amtsweg",

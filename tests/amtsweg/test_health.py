@@ -34,4 +34,5 @@ def test_database_down_gives_a_503_page_not_a_traceback(settings_factory, tmp_pa
     assert response.status_code == 503
     page = response.get_data(as_text=True)
     assert "vorübergehend nicht verfügbar" in page
-    assert "Traceback" not in page and "OperationalError" not in page
+    assert "Traceback" not in page
+    assert "OperationalError" not in page

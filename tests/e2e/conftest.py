@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -46,10 +46,17 @@ class PageWatch:
     def __init__(self, page: Page, origin: str) -> None:
         self.console_errors: list[str] = []
         self.foreign_requests: list[str] = []
-        page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))
-        page.on("request", lambda req: (not req.url.startswith(origin)
-                                        and not req.url.startswith("data:")
-                                        and self.foreign_requests.append(req.url)))
+        self.origin = origin
+        page.on("console", self._on_console)
+        page.on("request", self._on_request)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def _on_request(self, request: Request) -> None:
+        if not request.url.startswith((self.origin, "data:")):
+            self.foreign_requests.append(request.url)
 
 
 @pytest.fixture

@@ -1,0 +1,94 @@
+"""The one macro layer: every field has its label, hint, error and aria-describedby wired up."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask, render_template_string
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Optional
+
+PAGE = """{% extends "layout.html" %}
+{% from "macros/forms.html" import field, upload_field, error_summary, submit %}
+{% block title %}Testformular{% endblock %}
+{% block content %}
+{{ error_summary(form) }}
+<form method="post" novalidate>
+{{ form.hidden_tag() }}
+{{ field(form.name, autocomplete="name") }}
+{{ field(form.nickname) }}
+{{ field(form.marital_status) }}
+{{ field(form.kind) }}
+{{ field(form.consent) }}
+{{ upload_field(form.document, max_mb=20) }}
+{{ submit("Weiter") }}
+</form>
+{% endblock %}"""
+
+
+class SampleForm(FlaskForm):  # type: ignore[misc]
+    name = StringField("Name", validators=[DataRequired("Enter your name")],
+                       description="As on your identity card")
+    nickname = StringField("Nickname", validators=[Optional()])
+    marital_status = RadioField("Marital status", choices=[SelectChoice("single", "single"),
+                                                           SelectChoice("divorced", "divorced")],
+                                validators=[DataRequired("Select your marital status")])
+    kind = SelectField("Kind", choices=[SelectChoice("a", "A"), SelectChoice("b", "B")])
+    consent = BooleanField("I agree", validators=[DataRequired("You must agree")])
+    document = FileField("Document")
+
+
+def _render(app: Flask, data: dict[str, str] | None) -> str:
+    with app.test_request_context("/", method="POST" if data is not None else "GET",
+                                  data=data or {}):
+        form = SampleForm(meta={"csrf": False})
+        if data is not None:
+            form.validate()
+        return render_template_string(PAGE, form=form)
+
+
+def _ids(page: str) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', page))
+
+
+def test_fields_have_labels_hints_and_optional_marks(app: Flask) -> None:
+    page = _render(app, None)
+    assert '<label class="kern-label" for="name">Name</label>' in page
+    assert 'aria-describedby="name-hint"' in page
+    assert '<div class="kern-hint" id="name-hint">As on your identity card</div>' in page
+    assert 'autocomplete="name"' in page
+    assert "– optional" in page.split('for="nickname"')[1].split("</label>")[0]
+    assert "– optional" not in page.split('for="name"')[1].split("</label>")[0]
+    assert "<legend" in page and "Marital status" in page
+    assert "höchstens 20 MB" in page
+    assert 'accept="application/pdf,image/jpeg,image/png"' in page
+    assert "error-summary" not in page
+    assert "<title>Testformular" in page
+
+
+def test_errors_link_from_the_summary_to_the_fields(app: Flask) -> None:
+    page = _render(app, {"name": "", "kind": "a"})
+    assert "<title>Fehler: Testformular" in page
+    summary = page.split('id="error-summary"')[1].split("</div>\n    </div>")[0]
+    links = re.findall(r'href="#([^"]+)">([^<]+)</a>', summary)
+    assert ("name", "Enter your name") in links
+    assert ("consent", "You must agree") in links
+    ids = _ids(page)
+    for target, _message in links:
+        assert target in ids
+    for described in re.findall(r'aria-describedby="([^"]+)"', page):
+        for ref in described.split():
+            assert ref in ids, ref
+    assert 'aria-describedby="name-hint name-error"' in page
+    assert 'aria-invalid="true"' in page
+
+
+def test_input_is_kept_and_escaped_on_error(app: Flask) -> None:
+    hostile = '"><script>alert(1)</script>'
+    page = _render(app, {"name": "", "nickname": hostile, "kind": "b"})
+    assert "<script>alert(1)</script>" not in page
+    assert "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert '<option selected value="b">' in page
