@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
+# Every model module, imported here so the metadata is complete wherever the app is built
+# (Alembic autogenerate, the test schema, `db.create_all`).
+import amtsweg.audit.models
+import amtsweg.citizens.models
+import amtsweg.mail_models
+import amtsweg.staff.models  # noqa: F401
+import storage.models  # noqa: F401
 from amtsweg import errors, i18n, navigation, security, sessions
 from amtsweg.config import PROJECT_ROOT, Settings, load_settings
 from amtsweg.extensions import babel, csrf, db, limiter, migrate

@@ -29,7 +29,7 @@ PAGE = """{% extends "layout.html" %}
 {% endblock %}"""
 
 
-class SampleForm(FlaskForm):  # type: ignore[misc]
+class SampleForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter your name")],
                        description="As on your identity card")
     nickname = StringField("Nickname", validators=[Optional()])
