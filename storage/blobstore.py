@@ -1,11 +1,313 @@
-"""Document blob storage. (Filled in by the storage work package.)"""
+"""Document blob storage: a small interface with a filesystem and an S3/MinIO backend.
+
+A blob is an opaque byte string under a random key. The store never sees file names or owners
+(that is :mod:`storage.models`), so a key leaks nothing about the citizen or the document.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import hashlib
+import io
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, BinaryIO, Protocol, cast
+from urllib.parse import unquote, urlsplit
 
-from amtsweg.config import Settings
+import urllib3
+from flask import Flask, current_app
+from minio import Minio
+from minio.error import S3Error
+
+from amtsweg import health
+from amtsweg.config import Settings, parse_s3_url
+
+CHUNK_SIZE = 1024 * 1024
+# S3 needs parts of at least 5 MiB. One part in flight keeps a put at about three part buffers
+# (minio reads part + 1 byte, then slices) whatever the object size; parallel parts bought no
+# throughput against the server but doubled the memory (bench/README.md).
+S3_PART_SIZE = 5 * 1024 * 1024
+S3_PARALLEL_PARTS = 1
+
+# Two shard levels of two hex digits, then 32 hex digits (128 random bits): unguessable, and a
+# directory never holds more than a few thousand files even at national scale.
+KEY_PATTERN = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
+
+EXTENSION_KEY = "amtsweg_blobstore"
+
+
+class BlobStoreError(Exception):
+    """The store could not do what was asked."""
+
+
+class BlobNotFound(BlobStoreError, KeyError):
+    """No blob under this key."""
+
+
+class InvalidKey(BlobStoreError, ValueError):
+    """A key that this store never hands out (path traversal, wrong shape)."""
+
+
+class SizeMismatch(BlobStoreError):
+    """The stream did not deliver the number of bytes the caller announced."""
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    key: str
+    sha256: str
+    size: int
+
+
+class BlobStore(Protocol):
+    def put(self, stream: IO[bytes], *, size: int | None = None) -> StoredBlob: ...
+
+    def open(self, key: str) -> IO[bytes]: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def check(self) -> None: ...
+
+
+def new_key() -> str:
+    token = secrets.token_hex(16)
+    return f"{token[:2]}/{token[2:4]}/{token}"
+
+
+def validate_key(key: str) -> str:
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise InvalidKey("not a key issued by this store")
+    return key
+
+
+class _HashingReader(io.RawIOBase):
+    """Pass a stream through while counting and hashing it, so nothing is read twice."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self._stream.read(-1 if size is None else size)
+        self._digest.update(data)
+        self.size += len(data)
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+
+def _check_size(expected: int | None, actual: int) -> None:
+    if expected is not None and expected != actual:
+        raise SizeMismatch(f"expected {expected} bytes, got {actual}")
+
+
+class FileBlobStore:
+    """Blobs as files under ``root``; each write is atomic (temp file, fsync, rename)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / validate_key(key)).resolve()
+        # Belt and braces: the pattern already rules out "..", but a symlink planted inside the
+        # root could still point elsewhere.
+        if not path.is_relative_to(self.root):
+            raise InvalidKey("key resolves outside the storage root")
+        return path
+
+    def put(self, stream: IO[bytes], *, size: int | None = None) -> StoredBlob:
+        key = new_key()
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        reader = _HashingReader(stream)
+        # A temp file in the same directory: the rename is atomic and a crash mid-write leaves
+        # only a ".part" file, never a half blob under a real key.
+        handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
+        try:
+            with os.fdopen(handle, "wb") as temp:
+                while chunk := reader.read(CHUNK_SIZE):
+                    temp.write(chunk)
+                temp.flush()
+                os.fsync(temp.fileno())
+            _check_size(size, reader.size)
+            os.replace(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        _fsync_directory(target.parent)
+        return StoredBlob(key, reader.sha256, reader.size)
+
+    def open(self, key: str) -> IO[bytes]:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise BlobNotFound(key) from None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise BlobStoreError(f"{self.root} is not writable")
+
+
+def _fsync_directory(directory: Path) -> None:
+    # The rename itself is only durable once the directory entry is on disk.
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+class _S3Body(io.RawIOBase):
+    """A GET response as a file: closing it returns the connection to the pool."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse) -> None:
+        self._response = response
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._response.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._response.close()
+            self._response.release_conn()
+        super().close()
+
+
+def _http_client() -> urllib3.PoolManager:
+    # Short connect timeout and few retries: a storage outage must become a clear 503 within
+    # seconds, not a request hanging for minutes.
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=5, read=60),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2,
+                              status_forcelist=[500, 502, 503, 504]),
+        maxsize=10,
+    )
+
+
+class S3BlobStore:
+    """Blobs as objects in one S3 bucket (MinIO in production, moto in tests)."""
+
+    def __init__(self, client: Minio, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+        self._bucket_ready = False
+
+    @classmethod
+    def from_url(cls, url: str) -> S3BlobStore:
+        location = parse_s3_url(url)
+        client = Minio(location.endpoint, access_key=location.access_key,
+                       secret_key=location.secret_key, secure=location.secure,
+                       region=location.region, http_client=_http_client())
+        return cls(client, location.bucket)
+
+    def _ensure_bucket(self) -> None:
+        if self._bucket_ready:
+            return
+        if not self.client.bucket_exists(self.bucket):
+            try:
+                self.client.make_bucket(self.bucket)
+            except S3Error as error:
+                # Another worker created it a moment ago: that is what we wanted.
+                if error.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                    raise
+        self._bucket_ready = True
+
+    def put(self, stream: IO[bytes], *, size: int | None = None) -> StoredBlob:
+        self._ensure_bucket()
+        key = new_key()
+        reader = _HashingReader(stream)
+        # Unknown length goes up as a multipart upload of fixed parts, so memory stays at a few
+        # parts whatever the size.
+        self.client.put_object(self.bucket, key, cast(BinaryIO, reader),
+                               length=-1 if size is None else size, part_size=S3_PART_SIZE,
+                               num_parallel_uploads=S3_PARALLEL_PARTS,
+                               content_type="application/octet-stream")
+        try:
+            _check_size(size, reader.size)
+        except SizeMismatch:
+            self.delete(key)
+            raise
+        return StoredBlob(key, reader.sha256, reader.size)
+
+    def open(self, key: str) -> IO[bytes]:
+        validate_key(key)
+        self._ensure_bucket()
+        try:
+            response = self.client.get_object(self.bucket, key)
+        except S3Error as error:
+            if error.code in {"NoSuchKey", "NoSuchObject"}:
+                raise BlobNotFound(key) from None
+            raise
+        return io.BufferedReader(_S3Body(response), buffer_size=CHUNK_SIZE)
+
+    def delete(self, key: str) -> None:
+        validate_key(key)
+        self._ensure_bucket()
+        self.client.remove_object(self.bucket, key)
+
+    def exists(self, key: str) -> bool:
+        validate_key(key)
+        self._ensure_bucket()
+        try:
+            self.client.stat_object(self.bucket, key)
+        except S3Error as error:
+            if error.code in {"NoSuchKey", "NoSuchObject", "ResourceNotFound"}:
+                return False
+            raise
+        return True
+
+    def check(self) -> None:
+        self._bucket_ready = False
+        self._ensure_bucket()
+
+
+def from_url(url: str) -> BlobStore:
+    """Build the store that ``AMTSWEG_STORAGE_URL`` names (``file:///path`` or ``s3://…``)."""
+    scheme = urlsplit(url).scheme
+    if scheme == "file":
+        return FileBlobStore(unquote(urlsplit(url).path))
+    if scheme == "s3":
+        return S3BlobStore.from_url(url)
+    raise ValueError(f"unsupported storage URL scheme {scheme!r}")
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    app.extensions["amtsweg_storage_url"] = settings.storage_url
+    from storage.services import install_session_hooks
+
+    store = from_url(settings.storage_url)
+    app.extensions[EXTENSION_KEY] = store
+    health.register_check(app, "storage", store.check)
+    install_session_hooks()
+
+
+def get_blobstore() -> BlobStore:
+    store: BlobStore = current_app.extensions[EXTENSION_KEY]
+    return store

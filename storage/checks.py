@@ -1,0 +1,255 @@
+"""Upload checks: pure functions on streams and names, no Flask.
+
+Every upload is treated as hostile until proven otherwise: the type comes from the bytes (never
+from the name or the browser's Content-Type), PDFs must parse, images must decode, and the name
+a browser sends is only ever shown, never used as a path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from typing import IO
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from PIL import Image
+from pypdf import PdfReader
+
+PDF = "application/pdf"
+JPEG = "image/jpeg"
+PNG = "image/png"
+ACCEPTED_MEDIA_TYPES = (PDF, JPEG, PNG)
+EXTENSIONS = {PDF: "pdf", JPEG: "jpg", PNG: "png"}
+_EXTENSION_ALIASES = {PDF: {"pdf"}, JPEG: {"jpg", "jpeg"}, PNG: {"png"}}
+
+CHUNK_SIZE = 1024 * 1024
+SNIFF_BYTES = 1024
+MAX_FILENAME_LENGTH = 200
+FALLBACK_STEM = "dokument"
+
+# A 600-dpi colour scan of an A4 page has about 35 million pixels. Anything far beyond is a
+# decompression bomb: a few kilobytes of PNG that would expand to gigabytes in memory.
+MAX_IMAGE_PIXELS = 60_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+_SPOOL_IN_MEMORY_BYTES = 512 * 1024
+_RESERVED_CHARACTERS = re.compile(r'[<>:"/\\|?*]')
+_WINDOWS_DEVICE_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL"} | {f"COM{i}" for i in range(1, 10)}
+    | {f"LPT{i}" for i in range(1, 10)})
+
+
+class RejectedUpload(Exception):
+    """The upload cannot be accepted; ``message`` is a translatable text for the person."""
+
+    def __init__(self, message: LazyString) -> None:
+        # Kept lazy: it is translated where it is shown, in the person's language.
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+@dataclass
+class CheckedUpload:
+    """An upload that passed every check, spooled to a temporary file at position 0."""
+
+    spool: IO[bytes]
+    media_type: str
+    size: int
+    sha256: str
+    filename: str
+
+
+def too_large(max_bytes: int) -> RejectedUpload:
+    mb = max(1, max_bytes // (1024 * 1024))
+    return RejectedUpload(_l("The file is too large. Files may be at most %(mb)s MB.", mb=mb))
+
+
+def spool_limited(stream: IO[bytes], max_bytes: int) -> tuple[IO[bytes], int, str]:
+    """Copy ``stream`` to a temporary file, refusing as soon as it passes ``max_bytes``.
+
+    Checks need random access (a PDF's cross-reference table sits at the end), and the blob
+    store must never hold a file that has not passed them; so the upload goes to a local
+    temporary file first, in chunks, never whole into memory.
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        while chunk := stream.read(CHUNK_SIZE):
+            size += len(chunk)
+            if size > max_bytes:
+                raise too_large(max_bytes)
+            digest.update(chunk)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, size, digest.hexdigest()
+
+
+def describe_kind(head: bytes) -> LazyString:
+    """Name, for the person, what a refused file most likely is."""
+    stripped = head.lstrip().lower()
+    if head.startswith(b"MZ"):
+        return _l("a Windows program")
+    if head.startswith(b"\x7fELF"):
+        return _l("a program")
+    if stripped.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<script")):
+        return _l("a web page (HTML)")
+    if head.startswith(b"PK\x03\x04"):
+        return _l("a ZIP archive or an Office document")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return _l("an older Office document")
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return _l("a GIF image")
+    if head[:4] in {b"II*\x00", b"MM\x00*"}:
+        return _l("a TIFF image")
+    if head[4:12] in {b"ftypheic", b"ftypheix", b"ftypmif1"}:
+        return _l("a HEIC photo")
+    if _looks_like_text(head):
+        return _l("a text file")
+    return _l("of an unknown type")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head
+
+
+def sniff_media_type(head: bytes) -> str:
+    """Return the media type from the first bytes, or refuse anything but PDF, JPEG, PNG."""
+    if not head:
+        raise RejectedUpload(_l("The file is empty."))
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    # ISO 32000-1, 7.5.2: the header is "%PDF-"; readers accept it within the first 1024 bytes.
+    if b"%PDF-" in head[:SNIFF_BYTES]:
+        return PDF
+    raise RejectedUpload(_l("Only PDF, JPEG or PNG files can be accepted. This file is %(kind)s.",
+                            kind=describe_kind(head)))
+
+
+def check_pdf(stream: IO[bytes]) -> None:
+    """Refuse a PDF that is truncated, encrypted, pageless or does not parse."""
+    stream.seek(0, 2)
+    length = stream.tell()
+    stream.seek(max(0, length - SNIFF_BYTES))
+    # ISO 32000-1, 7.5.5: a complete file ends with "%%EOF"; a cut-off upload does not.
+    if b"%%EOF" not in stream.read():
+        raise RejectedUpload(_l("The PDF file is damaged and cannot be read."))
+    stream.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(stream, strict=False)
+            encrypted = reader.is_encrypted
+            page_count = 0 if encrypted else _walk_pages(reader)
+    except Exception:  # a hostile PDF can make the parser raise nearly anything
+        raise RejectedUpload(_l("The PDF file is damaged and cannot be read.")) from None
+    finally:
+        stream.seek(0)
+    if encrypted:
+        raise RejectedUpload(_l("The PDF file is protected by a password. Please send it "
+                                "without password protection."))
+    if page_count < 1:
+        raise RejectedUpload(_l("The PDF file has no pages."))
+
+
+def _walk_pages(reader: PdfReader) -> int:
+    # Touch every page's box: a page tree that points at missing objects fails here, not later
+    # when a caseworker opens the file.
+    count = 0
+    for page in reader.pages:
+        _ = page.mediabox.width
+        count += 1
+    return count
+
+
+def check_image(stream: IO[bytes], media_type: str) -> None:
+    """Refuse an image that does not fully decode, or that would decode to too many pixels."""
+    expected_format = "PNG" if media_type == PNG else "JPEG"
+    try:
+        with warnings.catch_warnings():
+            # Over the limit Pillow only warns; over twice the limit it raises. Both are refused.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream, formats=[expected_format]) as image:
+                image.load()
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise RejectedUpload(_l("The image has too many pixels. Please send it at a lower "
+                                "resolution.")) from None
+    except Exception:  # truncated or corrupt data makes the decoder raise many kinds of error
+        raise RejectedUpload(_l("The image file is damaged and cannot be read.")) from None
+    finally:
+        stream.seek(0)
+
+
+def check_content(stream: IO[bytes]) -> str:
+    """Sniff and verify the spooled file; return its media type."""
+    head = stream.read(SNIFF_BYTES)
+    stream.seek(0)
+    media_type = sniff_media_type(head)
+    if media_type == PDF:
+        check_pdf(stream)
+    else:
+        check_image(stream, media_type)
+    return media_type
+
+
+def inspect_upload(stream: IO[bytes], filename: str | None, max_bytes: int) -> CheckedUpload:
+    """Run every check on an upload; raise :class:`RejectedUpload` with a clear message."""
+    spool, size, sha256 = spool_limited(stream, max_bytes)
+    try:
+        if size == 0:
+            raise RejectedUpload(_l("The file is empty."))
+        media_type = check_content(spool)
+    except BaseException:
+        spool.close()
+        raise
+    return CheckedUpload(spool=spool, media_type=media_type, size=size, sha256=sha256,
+                         filename=sanitise_filename(filename or "", media_type))
+
+
+def sanitise_filename(name: str, media_type: str) -> str:
+    """Make a browser-supplied name safe to show and to offer as a download name.
+
+    The extension always follows the sniffed type, so "rechnung.exe" that is really a PDF is
+    offered as "rechnung.pdf" and nothing is ever opened with the wrong program.
+    """
+    extension = EXTENSIONS[media_type]
+    name = unicodedata.normalize("NFC", name)
+    # Browsers on Windows send full paths; "..\\..\\x" must not name a directory anywhere.
+    name = re.split(r"[/\\]", name)[-1]
+    # Cc: control characters (NUL, newline); Cf: format characters, among them the
+    # right-to-left override that makes "rechnung‮fdp.exe" look like "rechnungexe.pdf".
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cc", "Cf", "Zl", "Zp"})
+    name = _RESERVED_CHARACTERS.sub("", name)
+    name = " ".join(name.split())
+    stem, given_extension = _split_extension(name)
+    if given_extension.lower() in _EXTENSION_ALIASES[media_type]:
+        extension = given_extension.lower()
+    stem = stem.lstrip(". ").rstrip(". ")
+    if not stem or stem.upper() in _WINDOWS_DEVICE_NAMES:
+        stem = FALLBACK_STEM
+    stem = stem[: MAX_FILENAME_LENGTH - len(extension) - 1].rstrip(". ") or FALLBACK_STEM
+    return f"{stem}.{extension}"
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and re.fullmatch(r"[A-Za-z0-9]{1,5}", extension):
+        return stem, extension
+    return name, ""

@@ -1,0 +1,45 @@
+"""Upload fields in forms: a required-file validator and a helper that stores the file and turns
+a refusal into an error on the field, so the page shows it and keeps every other input."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import FileStorage
+from wtforms import Field
+from wtforms.validators import StopValidation
+
+from amtsweg.audit.services import Actor
+from storage.checks import RejectedUpload
+from storage.models import Document
+from storage.services import store_upload
+
+
+class UploadRequired:
+    """Require a chosen file (an empty file is caught later, with its own message)."""
+
+    field_flags: ClassVar[dict[str, bool]] = {"required": True}
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        data: Any = field.data
+        if isinstance(data, FileStorage) and data.filename:
+            return
+        raise StopValidation(self.message or _l("Select a file to upload."))
+
+
+def store_field_upload(field: Field, owner: Actor) -> Document | None:
+    """Store the field's file; on refusal put the reason on the field and return ``None``."""
+    upload: Any = field.data
+    if not isinstance(upload, FileStorage) or not upload.filename:
+        field.errors = [*field.errors, _l("Select a file to upload.")]
+        return None
+    try:
+        return store_upload(upload.stream, upload.filename, owner)
+    except RejectedUpload as refusal:
+        field.errors = [*field.errors, refusal.message]
+        return None

@@ -1,0 +1,155 @@
+"""Every write to documents: store an upload, delete a document; and the download response.
+
+Blob and row must never part company. A blob is written before its row, so a rolled-back
+transaction would orphan it: the session hooks below delete every blob written in a transaction
+that does not commit, and delete a removed document's blob only once its row is gone for good.
+Authorisation is the calling route's job; this module knows nothing of who may see what.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from typing import IO, Any
+from urllib.parse import quote
+
+from flask import Response, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+from werkzeug.wsgi import FileWrapper
+
+from amtsweg.audit.models import ActorKind
+from amtsweg.audit.services import Actor, record
+from amtsweg.config import Settings
+from amtsweg.extensions import db
+from storage.blobstore import CHUNK_SIZE, BlobStore, get_blobstore
+from storage.checks import inspect_upload
+from storage.models import Document
+
+log = logging.getLogger(__name__)
+
+_WRITTEN = "storage_blobs_written"
+_TO_DELETE = "storage_blobs_to_delete"
+_OWNER_KINDS = {ActorKind.CITIZEN: "citizen", ActorKind.STAFF: "staff",
+                ActorKind.SYSTEM: "system"}
+
+
+def store_upload(upload: IO[bytes], filename: str | None, owner: Actor) -> Document:
+    """Check an upload, stream it into the blob store and add its row and audit entry.
+
+    Raises :class:`storage.checks.RejectedUpload` before anything is written. The caller
+    commits; if it rolls back instead, the blob is deleted again.
+    """
+    owner_kind = _owner_kind(owner)
+    settings: Settings = current_app.config["AMTSWEG"]
+    checked = inspect_upload(upload, filename, settings.max_upload_bytes)
+    store = get_blobstore()
+    with checked.spool:
+        blob = store.put(checked.spool, size=checked.size)
+    _remember(_WRITTEN, store, blob.key)
+    document = Document(filename=checked.filename, media_type=checked.media_type,
+                        size=blob.size, sha256=blob.sha256, storage_key=blob.key,
+                        owner_kind=owner_kind, owner_id=owner.id)
+    db.session.add(document)
+    db.session.flush()
+    record(owner, "document.stored", "document", document.id, after=document.audit_view())
+    return document
+
+
+def _owner_kind(owner: Actor) -> str:
+    kind = _OWNER_KINDS.get(owner.kind)
+    if kind is None:
+        raise ValueError("an anonymous visitor cannot own a document")
+    return kind
+
+
+def open_document(document: Document) -> IO[bytes]:
+    return get_blobstore().open(document.storage_key)
+
+
+def delete_document(document: Document, actor: Actor) -> None:
+    """Delete the row now and the blob once the transaction commits."""
+    record(actor, "document.deleted", "document", document.id, before=document.audit_view())
+    _remember(_TO_DELETE, get_blobstore(), document.storage_key)
+    db.session.delete(document)
+    db.session.flush()
+
+
+def record_document_read(document: Document, actor: Actor) -> None:
+    """Log a staff member's read of a document (§ 35 SGB I: every access to social data)."""
+    record(actor, "document.read", "document", document.id)
+
+
+# --- downloads --------------------------------------------------------------------------------
+
+
+def document_response(document: Document, *, inline: bool = False) -> Response:
+    """A streamed response for the document, safe against content sniffing and caching."""
+    stream = open_document(document)
+    # FileWrapper closes the blob stream when the server closes the response, even if the
+    # client went away before the first byte.
+    response = Response(FileWrapper(stream, CHUNK_SIZE), mimetype=document.media_type,
+                        direct_passthrough=True)
+    response.content_length = document.size
+    disposition = "inline" if inline else "attachment"
+    response.headers["Content-Disposition"] = content_disposition(disposition, document.filename)
+    # The stored type is the sniffed one; nosniff keeps the browser from guessing another.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Social data must not stay in a shared or browser cache.
+    response.headers["Cache-Control"] = "private, no-store"
+    if inline:
+        # A PDF shown in the browser runs in an opaque origin without scripts or forms, so even
+        # a hostile PDF that slipped past the checks cannot act on the user's session.
+        response.headers["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """RFC 6266 with an ASCII fallback name and the real one in ``filename*`` (RFC 5987)."""
+    ascii_name = (unicodedata.normalize("NFKD", filename).encode("ascii", "ignore")
+                  .decode("ascii").replace("\\", "").replace('"', "").strip()) or "dokument"
+    encoded = quote(filename, safe="")
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
+
+
+# --- keeping blobs and rows together ----------------------------------------------------------
+
+
+def _remember(bucket: str, store: BlobStore, key: str) -> None:
+    db.session.info.setdefault(bucket, []).append((store, key))
+
+
+def _take(session: Session, bucket: str) -> list[tuple[BlobStore, str]]:
+    entries: list[tuple[BlobStore, str]] = session.info.pop(bucket, [])
+    return entries
+
+
+def _delete_blobs(entries: list[tuple[BlobStore, str]]) -> None:
+    for store, key in entries:
+        try:
+            store.delete(key)
+        except Exception as error:  # the transaction outcome stands; the key is logged for sweep
+            log.error("could not delete blob %s: %s", key, type(error).__name__)
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+    _delete_blobs(_take(session, _TO_DELETE))
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    # Only the outermost transaction decides; anything still listed here was not committed
+    # (rollback, or the session closed at the end of the request without a commit).
+    if transaction.parent is not None or transaction.nested:
+        return
+    _delete_blobs(_take(session, _WRITTEN))
+    session.info.pop(_TO_DELETE, None)
+
+
+def install_session_hooks() -> None:
+    """Attach the blob clean-up to ``db.session`` (once per process)."""
+    hooks: list[tuple[str, Any]] = [("after_commit", _after_commit),
+                                    ("after_transaction_end", _after_transaction_end)]
+    for name, hook in hooks:
+        if not event.contains(db.session, name, hook):
+            event.listen(db.session, name, hook)
