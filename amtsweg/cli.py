@@ -72,8 +72,10 @@ def _print_logins(logins: list[dict[str, Any]]) -> None:
 
 
 def _register_subcommands() -> None:
+    from amtsweg.mail_cli import mail_group
     from amtsweg.staff.cli import fachbereich_group, staff_group
 
+    main.add_command(mail_group)
     main.add_command(staff_group)
     main.add_command(fachbereich_group)
 

@@ -1,15 +1,340 @@
-"""Outgoing mail. (Filled in by the citizens work package.)"""
+"""Outgoing mail as an outbox.
+
+``queue_mail`` only adds a row to the caller's transaction. Once that transaction commits, the
+mail is handed to the transport right away (an ``after_commit`` hook), so a rolled-back action
+never sends mail and a committed one never loses it. If the transport fails (SMTP down), the row
+stays pending with a growing backoff and the user's action still succeeds; ``amtsweg mail send``
+drains whatever is left. Transports: one .eml file per message (``file:///dir``, the default) or
+SMTP (``smtp://`` / ``smtps://``).
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+import logging
+import os
+import smtplib
+import ssl
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
-from amtsweg.config import Settings
+from email_validator import EmailNotValidError, validate_email
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from amtsweg.audit.services import Actor, record
+from amtsweg.config import Settings, parse_smtp_url
+from amtsweg.db import utcnow
+from amtsweg.extensions import db
+from amtsweg.mail_models import MailStatus, OutboundMail
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# While one node delivers a row, the row is not due for the others (the claim is this lease).
+CLAIM_LEASE = timedelta(minutes=10)
+SMTP_TIMEOUT_SECONDS = 15
+_QUEUED = "amtsweg_mail_queued"
+_QUEUED_IDS = "amtsweg_mail_queued_ids"
+
+
+class InvalidRecipient(ValueError):
+    """The address is not a single valid e-mail address (e.g. a header injection attempt)."""
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+    def check(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    retrying: int
+    failed: int
+
+
+# --- transports --------------------------------------------------------------------------------
+
+
+class FileTransport:
+    """Write each message as one .eml file: the embedded default, and readable in tests."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
+        # Write then rename, so a reader never sees half a message.
+        fd, temporary = tempfile.mkstemp(dir=self.directory, prefix=".", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(message.as_bytes())
+        os.replace(temporary, self.directory / f"{stamp}-{uuid.uuid4().hex[:12]}.eml")
+
+    def check(self) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=self.directory):
+            pass
+        return f"files in {self.directory} (writable)"
+
+
+class SmtpTransport:
+    def __init__(self, url: str) -> None:
+        self.location = parse_smtp_url(url)
+
+    @contextmanager
+    def _connection(self) -> Iterator[smtplib.SMTP]:
+        where = self.location
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if where.ssl:
+            smtp = smtplib.SMTP_SSL(where.host, where.port, timeout=SMTP_TIMEOUT_SECONDS,
+                                    context=context)
+        else:
+            smtp = smtplib.SMTP(where.host, where.port, timeout=SMTP_TIMEOUT_SECONDS)
+        try:
+            smtp.ehlo()
+            if where.starttls:
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if where.username and where.password:
+                smtp.login(where.username, where.password)
+            yield smtp
+        finally:
+            try:
+                smtp.quit()
+            except smtplib.SMTPException:
+                smtp.close()
+
+    def send(self, message: EmailMessage) -> None:
+        with self._connection() as smtp:
+            smtp.send_message(message)
+
+    def check(self) -> str:
+        with self._connection() as smtp:
+            code, _ = smtp.noop()
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, b"NOOP refused")
+        return f"smtp {self.location.host}:{self.location.port} (NOOP ok)"
+
+
+def transport_for(mail_url: str) -> Transport:
+    parts = urlsplit(mail_url)
+    if parts.scheme == "file":
+        return FileTransport(Path(unquote(parts.path)))
+    return SmtpTransport(mail_url)
+
+
+# --- queueing ----------------------------------------------------------------------------------
+
+
+def checked_recipient(address: str) -> str:
+    """Return ``address`` normalised, or raise: one plain address, no header tricks."""
+    if any(char in address for char in "\r\n,;<>"):
+        # "a@b.de\r\nBcc: x@y.de" would add recipients if it reached a header.
+        raise InvalidRecipient("recipient contains header syntax")
+    try:
+        result = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise InvalidRecipient(str(error)) from None
+    return result.normalized.lower()
+
+
+def _one_line(text: str, limit: int) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def queue_mail(to: str, subject: str, body: str) -> OutboundMail:
+    """Add a mail to the current transaction; it is delivered after the commit."""
+    mail = OutboundMail(recipient=checked_recipient(to), subject=_one_line(subject, 200),
+                        body=body, status=MailStatus.PENDING, attempts=0,
+                        next_attempt_at=utcnow(), created_at=utcnow())
+    db.session.add(mail)
+    db.session.info.setdefault(_QUEUED, []).append(mail)
+    return mail
+
+
+def _collect_flushed_ids(session: Session, _context: Any) -> None:
+    queued: list[OutboundMail] = session.info.get(_QUEUED, [])
+    flushed = [mail.id for mail in queued if mail.id is not None]
+    session.info.setdefault(_QUEUED_IDS, []).extend(flushed)
+    session.info[_QUEUED] = [mail for mail in queued if mail.id is None]
+
+
+def _forget_queued(session: Session, *_args: Any) -> None:
+    session.info.pop(_QUEUED, None)
+    session.info.pop(_QUEUED_IDS, None)
+
+
+def _deliver_after_commit(session: Session) -> None:
+    ids: list[int] = session.info.pop(_QUEUED_IDS, [])
+    if not ids or not has_app_context():
+        return
+    try:
+        deliver(ids)
+    except Exception:  # the action has committed; the outbox keeps the mail for the next run
+        log.exception("mail delivery after commit failed; the mail stays in the outbox")
+
+
+def _install_session_hooks() -> None:
+    from flask_sqlalchemy.session import Session as FlaskSession
+
+    if event.contains(FlaskSession, "after_commit", _deliver_after_commit):
+        return
+    event.listen(FlaskSession, "after_flush_postexec", _collect_flushed_ids)
+    event.listen(FlaskSession, "after_commit", _deliver_after_commit)
+    event.listen(FlaskSession, "after_rollback", _forget_queued)
+
+
+# --- delivery ----------------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["AMTSWEG"]
+    return settings
+
+
+def _message(mail: OutboundMail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].strip("> ") or None)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.body)
+    return message
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes, at most six hours: an SMTP outage is retried without hammering."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def _is_permanent(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return True
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500
+
+
+def _claim(session: Session, mail_id: int, now: datetime, seen_attempts: int | None) -> bool:
+    """Take one pending row for this process; False if it is not due or another took it."""
+    condition = [OutboundMail.id == mail_id, OutboundMail.status == MailStatus.PENDING]
+    if seen_attempts is None:
+        condition.append(OutboundMail.next_attempt_at <= now)
+    else:
+        # Skipping the backoff: whoever bumps ``attempts`` first wins the row.
+        condition.append(OutboundMail.attempts == seen_attempts)
+    result = session.execute(
+        update(OutboundMail).where(*condition)
+        .values(next_attempt_at=now + CLAIM_LEASE, attempts=OutboundMail.attempts + 1)
+        .execution_options(synchronize_session=False))
+    session.commit()
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _deliver_one(session: Session, transport: Transport, sender: str, mail_id: int,
+                 seen_attempts: int | None) -> MailStatus | None:
+    now = utcnow()
+    if not _claim(session, mail_id, now, seen_attempts):
+        return None  # sent already, or another node holds it
+    mail = session.get(OutboundMail, mail_id)
+    assert mail is not None
+    try:
+        transport.send(_message(mail, sender))
+    except (OSError, smtplib.SMTPException) as error:
+        # The class and the server's answer only; never the body.
+        mail.last_error = f"{type(error).__name__}: {error}"[:500]
+        give_up = _is_permanent(error) or mail.attempts >= MAX_ATTEMPTS
+        mail.status = MailStatus.FAILED if give_up else MailStatus.PENDING
+        mail.next_attempt_at = utcnow() + backoff(mail.attempts)
+        log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts,
+                    type(error).__name__)
+    else:
+        mail.status = MailStatus.SENT
+        mail.sent_at = utcnow()
+        mail.last_error = None
+        mail.body = ""
+    status = mail.status
+    session.commit()
+    return status
+
+
+def deliver(ids: list[int] | None = None, *, ignore_backoff: bool = False,
+            limit: int = 500) -> DeliveryReport:
+    """Deliver the given mails, or every due one; safe to run on several nodes at once.
+
+    Runs in its own session, so it works inside the caller's ``after_commit`` and never
+    touches the caller's transaction. ``ignore_backoff`` also takes rows that wait for their
+    next attempt (after an SMTP outage was fixed).
+    """
+    settings = _settings()
+    transport = transport_for(settings.mail_url)
+    counts = {MailStatus.SENT: 0, MailStatus.PENDING: 0, MailStatus.FAILED: 0}
+    with Session(db.engine, expire_on_commit=False) as session:
+        work = ([(mail_id, None) for mail_id in ids] if ids is not None
+                else _due(session, ignore_backoff, limit))
+        for mail_id, seen_attempts in work:
+            status = _deliver_one(session, transport, settings.mail_sender, mail_id,
+                                  seen_attempts)
+            if status is not None:
+                counts[status] += 1
+    return DeliveryReport(sent=counts[MailStatus.SENT], retrying=counts[MailStatus.PENDING],
+                          failed=counts[MailStatus.FAILED])
+
+
+def _due(session: Session, ignore_backoff: bool, limit: int) -> list[tuple[int, int | None]]:
+    query = (select(OutboundMail.id, OutboundMail.attempts)
+             .where(OutboundMail.status == MailStatus.PENDING)
+             .order_by(OutboundMail.id).limit(limit))
+    if not ignore_backoff:
+        query = query.where(OutboundMail.next_attempt_at <= utcnow())
+    rows = session.execute(query).all()
+    session.commit()
+    return [(mail_id, attempts if ignore_backoff else None) for mail_id, attempts in rows]
+
+
+def count_by_status() -> dict[MailStatus, int]:
+    rows = db.session.execute(
+        select(OutboundMail.status, func.count()).group_by(OutboundMail.status))
+    counts = dict.fromkeys(MailStatus, 0)
+    counts.update(dict(rows.all()))
+    return counts
+
+
+def requeue_failed(mail_id: int, actor: Actor) -> bool:
+    """Put a failed mail back into the outbox with fresh attempts."""
+    row = db.session.get(OutboundMail, mail_id)
+    if row is None or row.status is not MailStatus.FAILED:
+        return False
+    row.status = MailStatus.PENDING
+    row.attempts = 0
+    row.next_attempt_at = utcnow()
+    record(actor, "mail.requeued", "mail", row.id, before={"status": "failed"},
+           after={"status": "pending"})
+    db.session.commit()
+    return True
+
+
+# --- application wiring ------------------------------------------------------------------------
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions["amtsweg_mail_url"] = settings.mail_url
+    _install_session_hooks()
 
 
 def check_connection(app: Flask) -> str:
-    return str(app.extensions["amtsweg_mail_url"])
+    """Connect and NOOP (SMTP) or check the directory is writable (files); raise if not."""
+    return transport_for(app.extensions["amtsweg_mail_url"]).check()

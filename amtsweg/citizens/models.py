@@ -19,6 +19,8 @@ class Citizen(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A requested new address; it replaces ``email`` only once its own link has been used.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
     # Bumped on password change, e-mail change and reset: every older session and link dies.
     session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

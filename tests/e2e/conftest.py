@@ -70,7 +70,8 @@ def page(browser: Browser, live_server: str) -> Iterator[Page]:
 
 def axe_violations(page: Page) -> list[dict[str, object]]:
     """Run axe-core with the WCAG 2.1 A and AA rules on the current page."""
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the DevTools protocol, so the page's strict CSP (rightly) does not apply.
+    page.evaluate(AXE.read_text())
     result = page.evaluate(
         "async () => (await axe.run(document, {runOnly: {type: 'tag', values: "
         "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations"
