@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, redirect, request, session
+from flask import Blueprint, Flask, has_request_context, redirect, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_datetime, format_decimal
 
@@ -17,6 +17,9 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_locale() -> str:
+    # Outside a request (CLI, batch jobs, letters built in the background) the office writes German.
+    if not has_request_context():
+        return "de"
     chosen = session.get("locale")
     return chosen if chosen in LOCALES else "de"
 

@@ -51,9 +51,17 @@ def _settings() -> Settings:
     return settings
 
 
+def _fresh_session() -> None:
+    """Drop everything of the old session except the visitor's chosen language."""
+    locale = session.get("locale")
+    session.clear()
+    if locale is not None:
+        session["locale"] = locale
+
+
 def login_staff(staff: Staff, *, fresh: bool = True) -> None:
     """Start a staff session (after password and, if set up, the second factor)."""
-    session.clear()
+    _fresh_session()
     now = _now().timestamp()
     session[STAFF_KEY] = {"id": staff.id, "epoch": staff.session_epoch, "seen": now,
                           "auth_at": now if fresh else 0}
@@ -61,14 +69,14 @@ def login_staff(staff: Staff, *, fresh: bool = True) -> None:
 
 
 def login_citizen(citizen: Citizen) -> None:
-    session.clear()
+    _fresh_session()
     now = _now().timestamp()
     session[CITIZEN_KEY] = {"id": citizen.id, "epoch": citizen.session_epoch, "seen": now}
     session.permanent = False
 
 
 def logout() -> None:
-    session.clear()
+    _fresh_session()
 
 
 def staff_authenticated_at() -> datetime | None:
