@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import logging
 from logging.config import fileConfig
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from flask import current_app
+
+from amtsweg.db import UTCDateTime
 
 config = context.config
 if config.config_file_name is not None:
@@ -17,11 +21,20 @@ db = current_app.extensions["migrate"].db
 target_metadata = db.metadatas[None]
 
 
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    """Write our UTC timestamp type as the plain column type it stores, so revisions never
+    import application code (a revision must still run after the code moved on)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline() -> None:
     url = db.engine.url.render_as_string(hide_password=False)
     # SQLite cannot ALTER most things in place: batch mode copies the table, same result.
     context.configure(url=url, literal_binds=True, target_metadata=target_metadata,
-                      compare_type=True, render_as_batch=url.startswith("sqlite"))
+                      compare_type=True, render_as_batch=url.startswith("sqlite"),
+                      render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -36,7 +49,8 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, process_revision_directives=skip_empty,
                           target_metadata=target_metadata, compare_type=True,
-                          render_as_batch=engine.dialect.name == "sqlite")
+                          render_as_batch=engine.dialect.name == "sqlite",
+                          render_item=render_item)
         with context.begin_transaction():
             context.run_migrations()
 

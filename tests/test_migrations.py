@@ -48,7 +48,7 @@ def test_upgrade_matches_models_and_downgrade_empties(tmp_path: Path,
                 connection, opts={"compare_type": True}), Base.metadata)
         assert diff == []
         seeded = set(db.session.execute(
-            select(Fachbereich.code, Fachbereich.name, Fachbereich.retention_years)).tuples())
+            select(Fachbereich.code, Fachbereich.name, Fachbereich.retention_years)))
         assert seeded == {tuple(seed) for seed in DEFAULT_FACHBEREICHE}
         db.session.remove()
         downgrade(revision="base")

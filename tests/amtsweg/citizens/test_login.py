@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from amtsweg.audit.models import AuditEntry
 from amtsweg.citizens.models import Citizen
@@ -20,16 +21,18 @@ GENERIC_ERROR = "E-Mail-Adresse oder Passwort sind nicht richtig."
 
 
 def sign_in(client: FlaskClient, email: str, password: str = PASSWORD, path: str = LOGIN,
-            **kwargs: object) -> object:
-    return post_form(client, path, {"email": email, "password": password}, **kwargs)
+            **kwargs: object) -> TestResponse:
+    response: TestResponse = post_form(client, path, {"email": email, "password": password},
+                                       **kwargs)
+    return response
 
 
 def test_sign_in_and_out(app: Flask, client: FlaskClient,
                          create_citizen: Callable[..., Citizen]) -> None:
     citizen = create_citizen("anna@example.org")
     response = sign_in(client, "ANNA@example.org")
-    assert response.status_code == 302  # type: ignore[attr-defined]
-    assert response.headers["Location"] == "/konto/"  # type: ignore[attr-defined]
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/konto/"
     assert "anna@example.org" in client.get("/konto/").get_data(as_text=True)
     with app.app_context():
         actions = list(db.session.scalars(select(AuditEntry.action)))
@@ -48,13 +51,13 @@ def test_wrong_password_and_unknown_address_look_the_same(
     wrong = sign_in(client, "bekannt@example.org", password="falsches-Passwort-1")
     unknown = sign_in(client, "niemand@example.org", password="falsches-Passwort-1")
     for response, email in ((wrong, "bekannt@example.org"), (unknown, "niemand@example.org")):
-        assert response.status_code == 200  # type: ignore[attr-defined]
-        page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
         assert GENERIC_ERROR in page
         assert "<title>Fehler:" in page
         assert f'value="{email}"' in page
-    assert comparable(wrong.get_data(as_text=True), "bekannt@example.org") == comparable(  # type: ignore[attr-defined]
-        unknown.get_data(as_text=True), "niemand@example.org")  # type: ignore[attr-defined]
+    assert comparable(wrong.get_data(as_text=True), "bekannt@example.org") == comparable(
+        unknown.get_data(as_text=True), "niemand@example.org")
     with app.app_context():
         failures = list(db.session.scalars(select(AuditEntry).where(
             AuditEntry.action == "citizen.login_failed")))
@@ -65,7 +68,7 @@ def test_wrong_password_and_unknown_address_look_the_same(
 def test_unverified_account_gets_a_clear_message_and_no_session(
         client: FlaskClient, create_citizen: Callable[..., Citizen]) -> None:
     create_citizen("offen@example.org", verified=False)
-    page = sign_in(client, "offen@example.org").get_data(as_text=True)  # type: ignore[attr-defined]
+    page = sign_in(client, "offen@example.org").get_data(as_text=True)
     assert "Bitte bestätigen Sie zuerst Ihre E-Mail-Adresse" in page
     assert 'href="/konto/bestaetigung-erneut"' in page
     assert client.get("/konto/").status_code == 302
@@ -76,12 +79,12 @@ def test_next_only_to_local_paths(client: FlaskClient,
     create_citizen("weiter@example.org")
     response = sign_in(client, "weiter@example.org",
                        path=f"{LOGIN}?next=/konto/passwort-aendern")
-    assert response.headers["Location"] == "/konto/passwort-aendern"  # type: ignore[attr-defined]
+    assert response.headers["Location"] == "/konto/passwort-aendern"
     with client.session_transaction() as session:
         session.clear()
     for hostile in ("https://boese.example/", "//boese.example/", "/\\boese.example"):
         response = sign_in(client, "weiter@example.org", path=f"{LOGIN}?next={hostile}")
-        assert response.headers["Location"] == "/konto/"  # type: ignore[attr-defined]
+        assert response.headers["Location"] == "/konto/"
         with client.session_transaction() as session:
             session.clear()
 
@@ -93,7 +96,7 @@ def test_protected_page_sends_to_login_and_back(client: FlaskClient,
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/konto/anmelden?next=")
     response = sign_in(client, "zurueck@example.org", path=response.headers["Location"])
-    assert response.headers["Location"] == "/konto/e-mail-aendern"  # type: ignore[attr-defined]
+    assert response.headers["Location"] == "/konto/e-mail-aendern"
 
 
 def test_rate_limit_per_client_address_gives_a_german_429(
@@ -101,10 +104,10 @@ def test_rate_limit_per_client_address_gives_a_german_429(
     create_citizen("ziel@example.org")
     for attempt in range(10):
         response = sign_in(client, f"raten{attempt}@example.org", password="falsch-falsch-1")
-        assert response.status_code == 200  # type: ignore[attr-defined]
+        assert response.status_code == 200
     response = sign_in(client, "ziel@example.org")  # even the right password waits now
-    assert response.status_code == 429  # type: ignore[attr-defined]
-    assert "Zu viele Versuche" in response.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert response.status_code == 429
+    assert "Zu viele Versuche" in response.get_data(as_text=True)
     assert client.get("/konto/").status_code == 302
 
 
@@ -114,13 +117,13 @@ def test_rate_limit_per_email_counts_failures_from_any_address(
     for attempt in range(20):
         response = sign_in(client, "opfer@example.org", password="falsch-falsch-1",
                            environ_base={"REMOTE_ADDR": f"10.0.{attempt}.1"})
-        assert response.status_code == 200  # type: ignore[attr-defined]
+        assert response.status_code == 200
     response = sign_in(client, "opfer@example.org", environ_base={"REMOTE_ADDR": "10.9.9.9"})
-    assert response.status_code == 429  # type: ignore[attr-defined]
+    assert response.status_code == 429
     # Another address from the same client is not affected.
     create_citizen("andere@example.org")
     response = sign_in(client, "andere@example.org", environ_base={"REMOTE_ADDR": "10.9.9.9"})
-    assert response.status_code == 302  # type: ignore[attr-defined]
+    assert response.status_code == 302
 
 
 def test_login_without_csrf_token_is_refused(client: FlaskClient,
@@ -137,8 +140,8 @@ def test_hostile_login_input(client: FlaskClient) -> None:
                             ("a@b.de\r\nBcc: x@y.de", PASSWORD),
                             ("<script>alert(1)</script>", PASSWORD)):
         response = sign_in(client, email, password=password)
-        assert response.status_code == 200  # type: ignore[attr-defined]
-        page = response.get_data(as_text=True)  # type: ignore[attr-defined]
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
         assert "<title>Fehler:" in page
         assert "<script>alert(1)</script>" not in page
 

@@ -130,7 +130,7 @@ def test_known_address_gets_the_same_answer_and_a_warning_mail(
     assert citizen_count(app) == 2
     [warning] = mails_to(app, "schon@example.org")
     assert warning["Subject"] == "Jemand wollte sich mit Ihrer E-Mail-Adresse registrieren"
-    assert "/konto/passwort-vergessen" in warning.get_content()  # type: ignore[attr-defined]
+    assert "/konto/passwort-vergessen" in warning.get_content()
 
 
 def test_hostile_and_wrong_input_gets_german_messages_and_changes_nothing(

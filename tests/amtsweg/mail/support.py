@@ -146,7 +146,7 @@ def read_outbox_files(app: Flask) -> list[EmailMessage]:
 def body_of(message: EmailMessage) -> str:
     part = message.get_body(("plain",))
     assert part is not None
-    content: str = part.get_content()  # type: ignore[attr-defined]
+    content: str = part.get_content()
     return content
 
 
