@@ -23,6 +23,7 @@ node_modules/.installed: package.json package-lock.json
 
 $(CATALOG).mo: $(CATALOG).po $(VENV)/.installed
 	$(BIN)/pybabel compile -d translations -D messages -l de
+	@test -f $@ || { echo "the German catalogue did not compile (fuzzy header?)"; exit 1; }
 
 translations: $(CATALOG).mo
 

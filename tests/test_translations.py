@@ -20,6 +20,7 @@ def test_every_message_has_a_german_translation(tmp_path: Path) -> None:
         wanted = {message.id for message in read_po(fh) if message.id}
     with CATALOG.open("rb") as fh:
         catalog = read_po(fh, locale="de")
+    assert not catalog.fuzzy, "a fuzzy catalogue header makes pybabel compile skip the file"
     missing = []
     for msgid in sorted(wanted, key=str):
         message = catalog.get(msgid)

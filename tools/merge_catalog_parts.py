@@ -25,6 +25,11 @@ def main() -> None:
             for message in read_po(fh, locale="de"):
                 if message.id and message.string:
                     catalog[message.id] = message
+    # A catalogue whose header is fuzzy is skipped by `pybabel compile`: the site would be English.
+    catalog.fuzzy = False
+    catalog.project = "Amtsweg"
+    catalog.language_team = "Amtsweg"
+    catalog.last_translator = "Amtsweg"
     with TARGET.open("wb") as fh:
         write_po(fh, catalog, width=100, sort_output=True)
     with TARGET.with_suffix(".mo").open("wb") as fh:
