@@ -78,6 +78,14 @@ class Settings:
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     secure_cookies: bool = False
+    # Drafts of applications are deleted this many days after their last change, with a
+    # reminder mail the given number of days before.
+    draft_retention_days: int = 30
+    draft_reminder_days: int = 7
+    # clamd address (unix:///run/clamav/clamd.ctl or tcp://host:3310); empty: no virus scan.
+    clamav_url: str = ""
+    # The Land whose public holidays count when working days are counted (ISO 3166-2 code).
+    holiday_state: str = "BY"
     office: Office = field(default_factory=Office)
 
     @property
@@ -272,6 +280,23 @@ def _ratelimit_url(env: Mapping[str, str]) -> str:
     return url
 
 
+GERMAN_STATES = ("BB", "BE", "BW", "BY", "HB", "HE", "HH", "MV", "NI", "NW", "RP", "SH", "SL",
+                 "SN", "ST", "TH")
+
+
+def _clamav_url(env: Mapping[str, str]) -> str:
+    url = env.get("AMTSWEG_CLAMAV_URL", "").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme == "unix" and parts.path:
+        return url
+    if parts.scheme == "tcp" and parts.hostname:
+        return url
+    raise ConfigError(f"AMTSWEG_CLAMAV_URL: expected unix:///path/to/clamd.ctl or "
+                      f"tcp://host:3310, got {url!r}")
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every ``AMTSWEG_*`` variable; raise :class:`ConfigError` on the first
     wrong one."""
@@ -298,6 +323,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         login_max_failures=_int(env, "AMTSWEG_LOGIN_MAX_FAILURES", 5, 1, 100),
         login_lock_minutes=_int(env, "AMTSWEG_LOGIN_LOCK_MINUTES", 15, 1, 24 * 60),
         secure_cookies=_bool(env, "AMTSWEG_SECURE_COOKIES", environment == "production"),
+        draft_retention_days=_int(env, "AMTSWEG_DRAFT_RETENTION_DAYS", 30, 1, 365),
+        draft_reminder_days=_int(env, "AMTSWEG_DRAFT_REMINDER_DAYS", 7, 0, 60),
+        clamav_url=_clamav_url(env),
+        holiday_state=_choice(env, "AMTSWEG_HOLIDAY_STATE", "BY", GERMAN_STATES),
         office=_office(env),
     )
     _check_production(settings)
@@ -312,3 +341,6 @@ def _check_production(settings: Settings) -> None:
                           "backend")
     if settings.database_url.startswith("sqlite"):
         raise ConfigError("AMTSWEG_DATABASE_URL: production needs PostgreSQL")
+    if not settings.clamav_url:
+        # Citizens upload files from anywhere; in production every file is scanned.
+        raise ConfigError("AMTSWEG_CLAMAV_URL: production needs a virus scanner (clamd)")

@@ -41,9 +41,13 @@ def test_production_requires_secret_postgres_and_smtp(tmp_path: Path) -> None:
                           AMTSWEG_DATABASE_URL="postgresql://u@db/amtsweg"))
     with pytest.raises(ConfigError, match=r"^AMTSWEG_DATABASE_URL"):
         load_settings(env(tmp_path, AMTSWEG_ENV="production", AMTSWEG_MAIL_URL="smtp://mail:25"))
+    with pytest.raises(ConfigError, match=r"^AMTSWEG_CLAMAV_URL: production needs"):
+        load_settings(env(tmp_path, AMTSWEG_ENV="production", AMTSWEG_MAIL_URL="smtp://mail:25",
+                          AMTSWEG_DATABASE_URL="postgresql://u@db/amtsweg"))
     settings = load_settings(env(tmp_path, AMTSWEG_ENV="production",
                                  AMTSWEG_DATABASE_URL="postgresql://u@db/amtsweg",
-                                 AMTSWEG_MAIL_URL="smtp://mail:587?starttls=true"))
+                                 AMTSWEG_MAIL_URL="smtp://mail:587?starttls=true",
+                                 AMTSWEG_CLAMAV_URL="unix:///run/clamav/clamd.ctl"))
     assert settings.database_url == "postgresql+psycopg://u@db/amtsweg"
     assert settings.secure_cookies is True
 
@@ -65,6 +69,9 @@ def test_production_requires_secret_postgres_and_smtp(tmp_path: Path) -> None:
     ("AMTSWEG_STAFF_TOTP_REQUIRED", "vielleicht", "expected true or false"),
     ("AMTSWEG_SECRET_KEY", "short", "at least 32 characters"),
     ("AMTSWEG_RATELIMIT_URL", "memcached://x", "expected memory:// or redis://"),
+    ("AMTSWEG_CLAMAV_URL", "clamd.ctl", "expected unix:///path/to/clamd.ctl or tcp://host:3310"),
+    ("AMTSWEG_HOLIDAY_STATE", "Bayern", "must be one of BB, BE"),
+    ("AMTSWEG_DRAFT_RETENTION_DAYS", "0", "between 1 and 365"),
 ])
 def test_wrong_value_names_the_variable(tmp_path: Path, name: str, value: str,
                                         message: str) -> None:
