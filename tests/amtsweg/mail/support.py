@@ -82,15 +82,6 @@ class SmtpServer:
             self._controller = None
 
 
-@pytest.fixture(scope="session", autouse=True)
-def every_model_imported(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Build one app before the PostgreSQL schema is created, so that every model the app
-    imports while it starts (the outbox, storage's documents …) has its table."""
-    from tests.conftest import make_settings
-
-    create_app(make_settings(tmp_path_factory.mktemp("models")))
-
-
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[SmtpServer]:
     server = SmtpServer()

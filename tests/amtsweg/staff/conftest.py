@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -16,15 +14,6 @@ from amtsweg.audit.models import AuditEntry
 from amtsweg.extensions import db
 from amtsweg.staff.models import Role, Staff
 from tests.conftest import PASSWORD, csrf_token, sign_in_staff
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _every_model_imported() -> None:
-    """Import model modules that ``amtsweg.app`` loads only lazily, before the PostgreSQL schema
-    is built, so the schema and the per-test TRUNCATE name the same tables."""
-    for module in ("storage.models", "amtsweg.mail_models"):
-        with contextlib.suppress(ImportError):
-            importlib.import_module(module)
 
 
 def post_form(client: FlaskClient, form_path: str, data: dict[str, Any],
