@@ -51,7 +51,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _fresh_session() -> None:
+def reset_session() -> None:
     """Drop everything of the old session except the visitor's chosen language."""
     locale = session.get("locale")
     session.clear()
@@ -61,7 +61,7 @@ def _fresh_session() -> None:
 
 def login_staff(staff: Staff, *, fresh: bool = True) -> None:
     """Start a staff session (after password and, if set up, the second factor)."""
-    _fresh_session()
+    reset_session()
     now = _now().timestamp()
     session[STAFF_KEY] = {"id": staff.id, "epoch": staff.session_epoch, "seen": now,
                           "auth_at": now if fresh else 0}
@@ -69,14 +69,14 @@ def login_staff(staff: Staff, *, fresh: bool = True) -> None:
 
 
 def login_citizen(citizen: Citizen) -> None:
-    _fresh_session()
+    reset_session()
     now = _now().timestamp()
     session[CITIZEN_KEY] = {"id": citizen.id, "epoch": citizen.session_epoch, "seen": now}
     session.permanent = False
 
 
 def logout() -> None:
-    _fresh_session()
+    reset_session()
 
 
 def staff_authenticated_at() -> datetime | None:

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
-from amtsweg.sessions import current_staff, safe_next_url, staff_authenticated_at
+from amtsweg.sessions import current_staff, reset_session, safe_next_url, staff_authenticated_at
 from amtsweg.staff.models import Staff
 
 P = ParamSpec("P")
@@ -24,7 +24,6 @@ PENDING_KEY = "staff_pending"
 PENDING_LIFETIME = timedelta(minutes=5)
 PURPOSE_TOTP = "totp"
 PURPOSE_TOTP_SETUP = "totp_setup"
-
 
 
 def fresh_login_required(max_age: int | timedelta) -> Callable[
@@ -66,7 +65,7 @@ def start_pending_login(staff: Staff, purpose: str, next_url: str | None) -> Non
     Until the second step is done ``current_staff()`` stays None, so every staff route keeps
     refusing (deny by default) without each of them having to know about this step.
     """
-    session.clear()
+    reset_session()
     session[PENDING_KEY] = {"id": staff.id, "epoch": staff.session_epoch, "purpose": purpose,
                             "at": utcnow().timestamp(), "next": next_url}
 
