@@ -7,7 +7,11 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 CATALOG := translations/de/LC_MESSAGES/messages
 
-.PHONY: install run test lint typecheck layers unit e2e bench translations extract-messages clean
+.PHONY: install system-packages run test lint typecheck layers unit e2e bench translations extract-messages clean
+
+# Debian packages the tests drive for real: Chromium (browser tests) and ClamAV's clamd (virus
+# scanning). Installed when missing; needs root and apt (as on the development and CI machines).
+DEBIAN_PACKAGES := chromium:/usr/bin/chromium clamav-daemon:/usr/sbin/clamd
 
 install: $(VENV)/.installed node_modules/.installed $(CATALOG).mo
 
@@ -48,7 +52,17 @@ typecheck: install
 layers: install
 	$(BIN)/lint-imports
 
-unit: install
+system-packages:
+	@missing=""; for entry in $(DEBIAN_PACKAGES); do \
+		[ -x "$${entry#*:}" ] || missing="$$missing $${entry%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root or install them:$$missing"; exit 1; fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+unit: install system-packages
 	$(BIN)/pytest
 
 test: lint typecheck unit

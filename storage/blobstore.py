@@ -300,11 +300,14 @@ def from_url(url: str) -> BlobStore:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    from storage import scanner
     from storage.services import install_session_hooks
 
     store = from_url(settings.storage_url)
     app.extensions[EXTENSION_KEY] = store
     health.register_check(app, "storage", store.check)
+    # Uploads reach the store only through the scanner, so both are set up together.
+    scanner.init_app(app, settings)
     install_session_hooks()
 
 

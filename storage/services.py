@@ -14,6 +14,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from flask import Response, current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.wsgi import FileWrapper
@@ -23,8 +24,9 @@ from amtsweg.audit.services import Actor, record
 from amtsweg.config import Settings
 from amtsweg.extensions import db
 from storage.blobstore import CHUNK_SIZE, BlobStore, get_blobstore
-from storage.checks import inspect_upload
+from storage.checks import RejectedUpload, inspect_upload
 from storage.models import Document
+from storage.scanner import ScanLimitExceeded, ScannerError, get_scanner
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,8 @@ _OWNER_KINDS = {ActorKind.CITIZEN: "citizen", ActorKind.STAFF: "staff",
 
 
 def store_upload(upload: IO[bytes], filename: str | None, owner: Actor) -> Document:
-    """Check an upload, stream it into the blob store and add its row and audit entry.
+    """Check an upload, scan it for malware (when configured), stream it into the blob store
+    and add its row and audit entry.
 
     Raises :class:`storage.checks.RejectedUpload` before anything is written. The caller
     commits; if it rolls back instead, the blob is deleted again.
@@ -45,6 +48,7 @@ def store_upload(upload: IO[bytes], filename: str | None, owner: Actor) -> Docum
     checked = inspect_upload(upload, filename, settings.max_upload_bytes)
     store = get_blobstore()
     with checked.spool:
+        refuse_malware(checked.spool, owner)
         blob = store.put(checked.spool, size=checked.size)
     _remember(_WRITTEN, store, blob.key)
     document = Document(filename=checked.filename, media_type=checked.media_type,
@@ -54,6 +58,37 @@ def store_upload(upload: IO[bytes], filename: str | None, owner: Actor) -> Docum
     db.session.flush()
     record(owner, "document.stored", "document", document.id, after=document.audit_view())
     return document
+
+
+def refuse_malware(spool: IO[bytes], owner: Actor) -> None:
+    """Scan the spooled upload when scanning is configured; refuse it unless it is clean.
+
+    Runs after the type checks and before the blob store sees a byte. When scanning is
+    configured, a file that could not be scanned is refused: an unscanned file in the store
+    would reach a caseworker's machine as trusted.
+    """
+    scanner = get_scanner()
+    if scanner is None:
+        return
+    try:
+        result = scanner.scan(spool)
+    except ScanLimitExceeded:
+        log.error("virus scan refused the upload: clamd's StreamMaxLength is below the "
+                  "upload limit")
+        raise RejectedUpload(_l("The file is too large for the virus check. Please send a "
+                                "smaller file.")) from None
+    except ScannerError as error:
+        # The class only: the message could name the socket, never anything of the file.
+        log.error("virus scan failed: %s", type(error).__name__)
+        raise RejectedUpload(_l("The file cannot be checked for viruses at the moment and "
+                                "was not accepted. Please try again later.")) from None
+    finally:
+        spool.seek(0)
+    if not result.clean:
+        log.warning("upload refused by the virus scanner: %s (owner %s %s)", result.signature,
+                    owner.kind.value, owner.id)
+        raise RejectedUpload(_l("The file contains malware (%(signature)s) and was not "
+                                "accepted.", signature=result.signature))
 
 
 def _owner_kind(owner: Actor) -> str:
