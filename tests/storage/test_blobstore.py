@@ -137,6 +137,17 @@ def test_a_symlinked_shard_pointing_outside_is_refused(tmp_path: Path) -> None:
         store.open("ab/cd/" + "0" * 32)
 
 
+def test_a_symlinked_blob_pointing_outside_is_refused(tmp_path: Path) -> None:
+    store = FileBlobStore(tmp_path / "blobs")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("geheim")
+    (store.root / "ab" / "cd").mkdir(parents=True)
+    (store.root / "ab" / "cd" / ("1" * 32)).symlink_to(secret)
+
+    with pytest.raises(InvalidKey):
+        store.open("ab/cd/" + "1" * 32)
+
+
 def test_file_store_writes_atomically_through_a_temp_file(file_store: FileBlobStore) -> None:
     blob = file_store.put(io.BytesIO(b"inhalt"))
 
