@@ -11,7 +11,7 @@ import amtsweg.citizens.models
 import amtsweg.mail_models
 import amtsweg.staff.models  # noqa: F401
 import storage.models  # noqa: F401
-from amtsweg import errors, i18n, navigation, security, sessions
+from amtsweg import errors, i18n, navigation, security, sessions, uploads
 from amtsweg.config import PROJECT_ROOT, Settings, load_settings
 from amtsweg.extensions import babel, csrf, db, limiter, migrate
 
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    uploads.init_app(app)  # before CSRF, which reads the body first
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale,
                    default_translation_directories=str(PROJECT_ROOT / "translations"))
@@ -53,7 +54,7 @@ def _apply_flask_config(app: Flask, settings: Settings) -> None:
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         # A multipart body above the limit is refused before it is read (413).
-        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        MAX_CONTENT_LENGTH=uploads.body_limit(settings),
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         SESSION_COOKIE_NAME="amtsweg_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -95,8 +96,16 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(home.bp)
     app.register_blueprint(i18n.bp)
     if settings.surface in {"portal", "all"}:
+        from portal.uvg.views import bp as uvg_antrag_bp
+        from portal.views import bp as portal_bp
+
         app.register_blueprint(citizens_bp)
+        app.register_blueprint(portal_bp)
+        app.register_blueprint(uvg_antrag_bp)
     if settings.surface in {"staff", "all"}:
+        from clearing.views import bp as clearing_bp
+
         app.register_blueprint(staff_auth_bp)
+        app.register_blueprint(clearing_bp)
         app.register_blueprint(admin_bp)
         app.register_blueprint(audit_bp)

@@ -1,0 +1,165 @@
+"""Every write of the citizen side that reaches the office: one submission, one queue item."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from amtsweg.audit.services import SYSTEM, record
+from amtsweg.citizens.models import Citizen
+from amtsweg.config import Settings
+from amtsweg.db import utcnow
+from amtsweg.extensions import db
+from amtsweg.mail import queue_mail
+from amtsweg.postbox.models import PostboxMessage
+from amtsweg.sessions import citizen_actor
+from clearing.models import Eingang, EingangKind
+from clearing.services import Sender, create_eingang
+from portal.models import Submission, SubmissionDocument
+from portal.receipt import ReceiptDocument, SummarySection, render_receipt
+from portal.references import make_reference
+from storage.models import Document
+from storage.services import store_upload
+
+
+@dataclass(frozen=True)
+class Party:
+    """A person named in a submission, in the roles cases know (see backoffice parties)."""
+
+    role: str  # "child", "applicant", "other_parent", "legal_representative", "sender"
+    first_name: str
+    last_name: str
+    birth_date: str | None = None  # ISO date
+    address: str | None = None
+
+
+def queue_payload(answers: dict[str, Any], summary: Sequence[SummarySection],
+                  parties: Sequence[Party]) -> dict[str, Any]:
+    return {
+        "answers": answers,
+        "summary": [{"title": str(section.title),
+                     "rows": [[str(label), str(value)] for label, value in section.rows]}
+                    for section in summary],
+        "parties": [asdict(party) for party in parties],
+    }
+
+
+@dataclass(frozen=True)
+class AttachedDocument:
+    document: Document
+    requirement: str
+    label: str
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["AMTSWEG"]
+    return settings
+
+
+def find_by_idempotency_key(key: str) -> Submission | None:
+    return db.session.scalar(select(Submission).where(Submission.idempotency_key == key))
+
+
+def submit(
+    *,
+    citizen: Citizen,
+    kind: EingangKind,
+    title: str,
+    idempotency_key: str,
+    sender_name: str,
+    service_code: str | None = None,
+    answers: dict[str, Any] | None = None,
+    summary: Sequence[SummarySection] = (),
+    documents: Sequence[AttachedDocument] = (),
+    message: str = "",
+    parent: Submission | None = None,
+    postbox_message: PostboxMessage | None = None,
+    parties: Sequence[Party] = (),
+) -> Submission:
+    """Freeze what the citizen sent, put it into the clearing queue, file the receipt PDF and
+    queue the confirmation mail — all in one transaction, which this function commits.
+
+    The same ``idempotency_key`` (a draft's id, or the one-time key a form carried) always
+    yields the same single submission: a double click or a replayed POST creates nothing new.
+
+    The queue item's payload keeps the raw ``answers``, the ``summary`` exactly as the citizen
+    checked it (what clerks read in triage), and the ``parties`` named in it (so clearing can
+    match existing cases and open a new one without knowing each form's questions).
+    """
+    existing = find_by_idempotency_key(idempotency_key)
+    if existing is not None:
+        return existing
+    actor = citizen_actor(citizen)
+    related = parent.eingang if parent is not None else None
+    if postbox_message is not None and postbox_message.eingang_id is not None:
+        related = db.session.get(Eingang, postbox_message.eingang_id)
+    eingang = create_eingang(
+        kind=kind, subject=title, actor=actor, service_code=service_code,
+        payload=queue_payload(answers or {}, summary, parties),
+        message=message, related=related,
+        sender=Sender(name=sender_name, email=citizen.email, citizen_id=citizen.id),
+        documents=[(item.document, item.label) for item in documents],
+    )
+    submission = Submission(
+        public_id=new_public_id(), reference=f"pending-{new_public_id()}",
+        citizen_id=citizen.id, service_code=service_code, kind=kind, title=title[:200],
+        answers=answers or {}, submitted_at=utcnow(), eingang=eingang,
+        parent_id=parent.id if parent else None,
+        postbox_message_id=postbox_message.id if postbox_message else None,
+        idempotency_key=idempotency_key,
+    )
+    submission.documents = [SubmissionDocument(document=item.document,
+                                               requirement=item.requirement, label=item.label)
+                            for item in documents]
+    db.session.add(submission)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two requests raced with the same key: the other one won, and its submission stands.
+        db.session.rollback()
+        winner = find_by_idempotency_key(idempotency_key)
+        if winner is None:
+            raise
+        return winner
+    submission.reference = make_reference(submission.submitted_at.year, submission.id)
+    eingang.reference = submission.reference
+    if postbox_message is not None:
+        postbox_message.replied_at = utcnow()
+    _file_receipt(submission, summary, documents)
+    record(actor, "submission.submitted", "submission", submission.id,
+           after={"reference": submission.reference, "kind": kind, "service_code": service_code,
+                  "eingang_id": eingang.id, "documents": [d.document.id for d in documents]})
+    _queue_confirmation(citizen, submission)
+    db.session.commit()
+    return submission
+
+
+def _file_receipt(submission: Submission, summary: Sequence[SummarySection],
+                  documents: Sequence[AttachedDocument]) -> None:
+    pdf = render_receipt(_settings().office, submission, summary,
+                         [ReceiptDocument(item.label, item.document) for item in documents])
+    receipt = store_upload(io.BytesIO(pdf), f"Eingangsbestaetigung-{submission.reference}.pdf",
+                           SYSTEM)
+    submission.receipt_document_id = receipt.id
+
+
+def _queue_confirmation(citizen: Citizen, submission: Submission) -> None:
+    # Only the reference and a link: a mail may pass through many hands (no social data).
+    settings = _settings()
+    body = render_template("mail/submission_received.txt", reference=submission.reference,
+                           link=f"{settings.base_url}/konto/antraege/{submission.public_id}",
+                           office=settings.office)
+    queue_mail(citizen.email, _("Your submission %(reference)s has arrived",
+                                reference=submission.reference), body)

@@ -1,0 +1,134 @@
+"""Where a submission stands, in plain words, and its timeline for "Meine Anträge".
+
+The citizen sees the queue's states in everyday German; clerks' names and internal notes never
+appear. Status changes are read from the intake item's audit entries (every change there records
+its new ``status``), so the timeline needs no history table of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from amtsweg.audit.models import AuditEntry
+from amtsweg.extensions import db
+from amtsweg.postbox.models import PostboxKind, PostboxMessage
+from amtsweg.postbox.services import messages_about
+from clearing.models import Eingang, EingangKind, EingangStatus, RejectionReason
+from portal.models import Submission
+
+
+@dataclass(frozen=True)
+class StatusWord:
+    label: Any
+    explanation: Any
+    badge: str  # KERN badge variant: info, warning, success, danger
+
+
+STATUS_WORDS: dict[EingangStatus, StatusWord] = {
+    EingangStatus.NEW: StatusWord(
+        _l("received"), _l("Your submission has arrived and waits to be checked."), "info"),
+    EingangStatus.IN_TRIAGE: StatusWord(
+        _l("being checked"), _l("An employee is checking your submission."), "info"),
+    EingangStatus.WAITING_FOR_CITIZEN: StatusWord(
+        _l("documents requested"),
+        _l("We need something from you. Please look in your postbox."), "warning"),
+    EingangStatus.ROUTED: StatusWord(
+        _l("being processed"),
+        _l("The responsible department is working on your submission."), "success"),
+    EingangStatus.REJECTED: StatusWord(
+        _l("closed / rejected"),
+        _l("We could not process your submission. Please read our letter in your postbox."),
+        "danger"),
+}
+
+KIND_WORDS: dict[EingangKind, Any] = {
+    EingangKind.NEUANTRAG: _l("Application"),
+    EingangKind.NACHREICHUNG: _l("Documents sent later"),
+    EingangKind.VERAENDERUNG: _l("Change reported (Veränderungsmitteilung)"),
+    EingangKind.WIDERSPRUCH: _l("Widerspruch"),
+    EingangKind.NACHRICHT: _l("Message"),
+    EingangKind.ANTWORT: _l("Answer to our request"),
+    EingangKind.PAPIEREINGANG: _l("Letter"),
+}
+
+
+def status_word(status: EingangStatus) -> StatusWord:
+    return STATUS_WORDS[status]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    label: Any
+    detail: str = ""
+    submission: Submission | None = None
+    message: PostboxMessage | None = None
+
+
+def _status_changes(eingang_id: int) -> list[TimelineEntry]:
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.object_type == "eingang",
+                                 AuditEntry.object_id == str(eingang_id))
+        .order_by(AuditEntry.at, AuditEntry.id))
+    changes = []
+    for entry in entries:
+        raw = str((entry.after or {}).get("status"))
+        if raw in EingangStatus._value2member_map_:
+            word = STATUS_WORDS[EingangStatus(raw)]
+            changes.append(TimelineEntry(entry.at, _l("Status: %(status)s", status=word.label)))
+    return changes
+
+
+def _message_entries(messages: Iterable[PostboxMessage]) -> list[TimelineEntry]:
+    labels = {PostboxKind.REQUEST: _l("Request from the office"),
+              PostboxKind.BESCHEID: _l("Bescheid"),
+              PostboxKind.LETTER: _l("Letter from the office"),
+              PostboxKind.RECEIPT: _l("Receipt")}
+    return [TimelineEntry(message.created_at, labels[message.kind], message.subject,
+                          message=message) for message in messages]
+
+
+def timeline(original: Submission, follow_ups: list[Submission],
+             citizen_id: int) -> list[TimelineEntry]:
+    """Everything that happened to a submission, oldest first."""
+    entries = [TimelineEntry(original.submitted_at, _l("Submitted"), original.reference,
+                             submission=original)]
+    entries += [TimelineEntry(item.submitted_at, KIND_WORDS[item.kind], item.reference,
+                              submission=item) for item in follow_ups]
+    entries += _status_changes(original.eingang_id)
+    eingang_ids = [original.eingang_id, *(item.eingang_id for item in follow_ups)]
+    entries += _message_entries(messages_about(eingang_ids, citizen_id))
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def rejection_letter(original: Submission, citizen_id: int) -> PostboxMessage | None:
+    """The office's latest letter about a rejected item: it carries the reason, if one was
+    written."""
+    if original.eingang.status is not EingangStatus.REJECTED:
+        return None
+    letters = [message for message in messages_about([original.eingang_id], citizen_id)
+               if message.kind is PostboxKind.LETTER]
+    return letters[-1] if letters else None
+
+
+# What the citizen is told about a rejection. Spam gets no explanation; "other" always has the
+# office's own text (the database requires it).
+_REJECTION_WORDS: dict[RejectionReason, Any] = {
+    RejectionReason.DUPLICATE: _l("You had already sent us the same."),
+    RejectionReason.NOT_OUR_OFFICE: _l("Another authority is responsible for this matter."),
+}
+
+
+def rejection_reason(eingang: Eingang) -> str | None:
+    if eingang.status is not EingangStatus.REJECTED or eingang.rejection_reason is None:
+        return None
+    if eingang.rejection_reason is RejectionReason.OTHER:
+        return eingang.rejection_text or None
+    word = _REJECTION_WORDS.get(eingang.rejection_reason)
+    return str(word) if word is not None else None

@@ -1,0 +1,1 @@
+"""The online application for Unterhaltsvorschuss (UVG): questions, documents, submission."""

@@ -1,0 +1,123 @@
+"""Meine Anträge: drafts and submissions, status in plain words, confirmation and downloads
+only for the owner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from amtsweg.citizens.models import Citizen
+from amtsweg.db import utcnow
+from amtsweg.extensions import db
+from clearing.models import Eingang, EingangStatus
+from portal.models import Draft, Submission
+from tests.portal.conftest import pdf_bytes
+
+
+def test_list_shows_drafts_and_submissions_with_status(
+        app: Flask, signed_in: FlaskClient, citizen: Citizen,
+        send_request: Callable[..., Submission]) -> None:
+    with app.app_context():
+        db.session.add(Draft(public_id="entwurf-1", citizen_id=citizen.id, service_code="uvg",
+                             answers={}, expires_at=utcnow() + timedelta(days=30)))
+        db.session.commit()
+    first = send_request(subject="Erste Anfrage")
+    second = send_request(subject="Zweite Anfrage")
+    page = signed_in.get("/konto/antraege").get_data(as_text=True)
+    assert "<title>Meine Anträge" in page
+    assert "Noch nicht gesendet" in page
+    assert page.index("Zweite Anfrage") < page.index("Erste Anfrage")  # newest first
+    assert first.reference in page
+    assert second.reference in page
+    assert "eingegangen" in page
+    if "uvg_antrag.resume" in app.view_functions:
+        assert "/entwurf-1" in page
+
+
+def test_status_words_follow_the_queue(app: Flask, signed_in: FlaskClient,
+                                       send_request: Callable[..., Submission]) -> None:
+    submission = send_request()
+    detail = f"/konto/antraege/{submission.public_id}"
+    expected = {EingangStatus.NEW: "eingegangen",
+                EingangStatus.WAITING_FOR_CITIZEN: "Unterlagen angefordert"}
+    for status, word in expected.items():
+        with app.app_context():
+            eingang = db.session.get(Eingang, submission.eingang_id)
+            assert eingang is not None
+            eingang.status = status
+            db.session.commit()
+        assert word in signed_in.get(detail).get_data(as_text=True)
+        assert word in signed_in.get("/konto/antraege").get_data(as_text=True)
+
+
+def test_detail_shows_reference_documents_answers_and_timeline(
+        signed_in: FlaskClient, send_request: Callable[..., Submission]) -> None:
+    submission = send_request(subject="Frage <b>Unterhalt</b>", message="Zeile 1\nZeile 2")
+    page = signed_in.get(f"/konto/antraege/{submission.public_id}").get_data(as_text=True)
+    assert submission.reference in page
+    assert "brief.pdf" in page
+    assert "Ihre Angaben" in page
+    assert "Zeile 1\nZeile 2" in page
+    assert "Frage &lt;b&gt;Unterhalt&lt;/b&gt;" in page
+    assert "Verlauf" in page
+    assert "Gesendet" in page
+    for action in ("nachreichen", "nachricht", "veraenderung", "widerspruch"):
+        assert f"/konto/antraege/{submission.public_id}/{action}" in page
+
+
+def test_confirmation_works_when_bookmarked(app: Flask, citizen: Citizen,
+                                            send_request: Callable[..., Submission]) -> None:
+    submission = send_request()
+    fresh_browser = app.test_client()
+    from tests.conftest import sign_in_citizen
+
+    sign_in_citizen(fresh_browser, citizen)
+    page = fresh_browser.get(f"/konto/antraege/{submission.public_id}/bestaetigung")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert submission.reference in html
+    assert "Wie es weitergeht" in html
+    assert f"/konto/antraege/{submission.public_id}/eingangsbestaetigung.pdf" in html
+
+
+def test_receipt_and_documents_only_for_the_owner(
+        app: Flask, client: FlaskClient, signed_in: FlaskClient, other_client: FlaskClient,
+        send_request: Callable[..., Submission]) -> None:
+    submission = send_request(files=[(pdf_bytes(), "geburtsurkunde.pdf")])
+    with app.app_context():
+        item_id = db.session.scalar(select(Submission).where(
+            Submission.id == submission.id)).documents[0].id  # type: ignore[union-attr]
+    base = f"/konto/antraege/{submission.public_id}"
+    paths = [base, f"{base}/bestaetigung", f"{base}/eingangsbestaetigung.pdf",
+             f"{base}/dokumente/{item_id}", f"{base}/nachreichen", f"{base}/widerspruch"]
+
+    with signed_in.get(f"{base}/eingangsbestaetigung.pdf") as receipt:
+        assert receipt.status_code == 200
+        assert receipt.mimetype == "application/pdf"
+        assert receipt.headers["Cache-Control"] == "private, no-store"
+        assert receipt.data.startswith(b"%PDF")
+    with signed_in.get(f"{base}/dokumente/{item_id}") as document:
+        assert document.status_code == 200
+        assert "geburtsurkunde.pdf" in document.headers["Content-Disposition"]
+        assert document.data.startswith(b"%PDF")
+
+    for path in paths:
+        assert other_client.get(path).status_code == 404, path
+    anonymous = app.test_client()
+    for path in paths:
+        response = anonymous.get(path)
+        assert response.status_code == 302, path
+        assert "/konto/anmelden" in response.headers["Location"]
+    for wrong in ("/konto/antraege/gibt-es-nicht", f"{base}/dokumente/999999",
+                  "/konto/antraege/%27%20OR%201=1--", f"{base}x/bestaetigung"):
+        assert signed_in.get(wrong).status_code == 404, wrong
+
+
+def test_navigation_has_my_applications_and_postbox(signed_in: FlaskClient) -> None:
+    page = signed_in.get("/konto/antraege").get_data(as_text=True)
+    assert 'href="/konto/antraege" aria-current="page">Meine Anträge</a>' in page
+    assert 'href="/konto/postfach">Postfach</a>' in page

@@ -1,0 +1,66 @@
+"""The one path from the portal into the office: submit() freezes, queues, files the receipt."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from flask import Flask
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+import amtsweg.postbox.models  # noqa: F401  (tables for create_all)
+import portal.models  # noqa: F401
+from amtsweg.extensions import db
+from amtsweg.mail_models import OutboundMail
+from clearing.models import Eingang, EingangKind, EingangStatus
+from portal.models import Submission
+from portal.receipt import SummarySection
+from portal.references import is_valid_reference, make_reference
+from portal.services import submit
+from storage.services import open_document
+
+
+def test_reference_numbers_carry_a_check_digit() -> None:
+    reference = make_reference(2026, 123)
+    assert reference.startswith("AW-2026-0000123-")
+    assert is_valid_reference(reference)
+    wrong = reference[:-1] + str((int(reference[-1]) + 1) % 10)
+    assert not is_valid_reference(wrong)
+    swapped = "AW-2026-0000132-" + reference[-1]
+    assert not is_valid_reference(swapped)
+    assert not is_valid_reference("AW-26-1-1")
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_submit_queues_one_item_with_receipt_and_mail(app: Flask, create_citizen) -> None:
+    citizen = db.session.merge(create_citizen())
+    sections = [SummarySection("Ihr Kind", [("Vorname", "Lea <b>"), ("Geburtsdatum", "1.2.2019")])]
+    title = "Antrag auf Unterhaltsvorschuss"
+    first = submit(citizen=citizen, kind=EingangKind.NEUANTRAG, title=title,
+                   idempotency_key="draft-abc", sender_name="Maria Muster", service_code="uvg",
+                   answers={"child": "Lea"}, summary=sections)
+    again = submit(citizen=citizen, kind=EingangKind.NEUANTRAG, title=title,
+                   idempotency_key="draft-abc", sender_name="Maria Muster", service_code="uvg")
+    assert again.id == first.id
+    assert db.session.scalar(select(func.count(Submission.id))) == 1
+    eingang = db.session.scalar(select(Eingang))
+    assert eingang is not None
+    assert (eingang.status, eingang.kind, eingang.reference) == (
+        EingangStatus.NEW, EingangKind.NEUANTRAG, first.reference)
+    assert is_valid_reference(first.reference)
+    with open_document(_receipt(first)) as stream:
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(stream.read())).pages)
+    assert first.reference in text
+    assert "Lea <b>" in text
+    mails = db.session.scalars(select(OutboundMail)).all()
+    assert len(mails) == 1
+    assert first.reference in mails[0].subject
+
+
+def _receipt(submission: Submission):
+    from storage.models import Document
+
+    document = db.session.get(Document, submission.receipt_document_id)
+    assert document is not None
+    return document
