@@ -73,8 +73,8 @@ def _print_logins(logins: list[dict[str, Any]]) -> None:
 
 def _register_subcommands() -> None:
     from amtsweg.mail_cli import mail_group
-    from clearing.cli import clearing_group
     from amtsweg.staff.cli import fachbereich_group, staff_group
+    from clearing.cli import clearing_group
     from portal.cli import portal_group
 
     main.add_command(clearing_group)
