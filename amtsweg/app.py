@@ -9,6 +9,7 @@ from flask import Flask
 import amtsweg.audit.models
 import amtsweg.citizens.models
 import amtsweg.mail_models
+import amtsweg.office.models
 import amtsweg.staff.models  # noqa: F401
 import storage.models  # noqa: F401
 from amtsweg import errors, i18n, navigation, security, sessions, uploads
@@ -103,9 +104,15 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         app.register_blueprint(portal_bp)
         app.register_blueprint(uvg_antrag_bp)
     if settings.surface in {"staff", "all"}:
+        from amtsweg.office.views import bp as office_bp
+        from backoffice.decisions.views import bp as decisions_bp
+        from backoffice.views import bp as backoffice_bp
         from clearing.views import bp as clearing_bp
 
         app.register_blueprint(staff_auth_bp)
         app.register_blueprint(clearing_bp)
+        app.register_blueprint(backoffice_bp)
+        app.register_blueprint(decisions_bp)
+        app.register_blueprint(office_bp)
         app.register_blueprint(admin_bp)
         app.register_blueprint(audit_bp)

@@ -74,12 +74,14 @@ def _print_logins(logins: list[dict[str, Any]]) -> None:
 def _register_subcommands() -> None:
     from amtsweg.mail_cli import mail_group
     from amtsweg.staff.cli import fachbereich_group, staff_group
+    from backoffice.cli import retention_group
     from clearing.cli import clearing_group
     from portal.cli import portal_group
 
     main.add_command(clearing_group)
     main.add_command(mail_group)
     main.add_command(portal_group)
+    main.add_command(retention_group)
     main.add_command(staff_group)
     main.add_command(fachbereich_group)
 

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, column, exists, func, select, table
+from sqlalchemy import Row, Select, and_, column, exists, func, or_, select, table
+from sqlalchemy.orm import joinedload
 
 from amtsweg.extensions import db
 from amtsweg.staff.models import Fachbereich, Staff
 from backoffice.models import (
     AKTENZEICHEN_PATTERN,
     CaseDocument,
+    DocumentOrigin,
     Fall,
     FallEvent,
     FallStatus,
@@ -201,32 +203,45 @@ def _open_deadlines_due(today: date, deadline: DeadlineFilter) -> Any:
     return exists().where(Wiedervorlage.fall_id == Fall.id, Wiedervorlage.done_at.is_(None), due)
 
 
-def case_rows(fall_ids: Sequence[int]) -> list[CaseRow]:
-    """The rows for these cases in the given order, in three indexed queries."""
-    if not fall_ids:
-        return []
-    cases = {row.id: row for row in db.session.execute(
-        select(Fall.id, Fall.aktenzeichen, Fall.title, Fall.status, Fall.opened_at,
-               Staff.full_name).outerjoin(Staff, Staff.id == Fall.responsible_staff_id)
-        .where(Fall.id.in_(fall_ids)))}
+def _row_query() -> Select[int, str, str, FallStatus, datetime, str, date]:
+    """The columns of a list row, the next open follow-up as a correlated subquery."""
+    next_due = (select(func.min(Wiedervorlage.due_date))
+                .where(Wiedervorlage.fall_id == Fall.id, Wiedervorlage.done_at.is_(None))
+                .correlate(Fall).scalar_subquery())
+    return (select(Fall.id, Fall.aktenzeichen, Fall.title, Fall.status, Fall.opened_at,
+                   Staff.full_name, next_due.label("next_due"))
+            .outerjoin(Staff, Staff.id == Fall.responsible_staff_id))
+
+
+def _names(fall_ids: Sequence[int]) -> dict[int, list[str]]:
     names: dict[int, list[str]] = {}
+    if not fall_ids:
+        return names
     for fall_id, first, last in db.session.execute(
             select(Party.fall_id, Party.first_name, Party.last_name)
             .where(Party.fall_id.in_(fall_ids),
                    Party.role.in_([PartyRole.CHILD, PartyRole.APPLICANT]))
             .order_by(Party.fall_id, Party.id)):
         names.setdefault(fall_id, []).append(f"{first} {last}".strip())
-    due: dict[int, date] = {}
-    for fall_id, due_date in db.session.execute(
-            select(Wiedervorlage.fall_id, func.min(Wiedervorlage.due_date))
-            .where(Wiedervorlage.fall_id.in_(fall_ids), Wiedervorlage.done_at.is_(None))
-            .group_by(Wiedervorlage.fall_id)):
-        due[fall_id] = due_date
-    return [CaseRow(fall_id=case.id, aktenzeichen=case.aktenzeichen, title=case.title,
-                    status=case.status, responsible_name=case.full_name,
-                    opened_at=case.opened_at, names=", ".join(names.get(case.id, [])),
-                    next_due=due.get(case.id))
-            for fall_id in fall_ids if (case := cases.get(fall_id)) is not None]
+    return names
+
+
+def _rows(found: Sequence[Any]) -> list[CaseRow]:
+    names = _names([row.id for row in found])
+    return [CaseRow(fall_id=row.id, aktenzeichen=row.aktenzeichen, title=row.title,
+                    status=row.status, responsible_name=row.full_name,
+                    opened_at=row.opened_at, names=", ".join(names.get(row.id, [])),
+                    next_due=row.next_due)
+            for row in found]
+
+
+def case_rows(fall_ids: Sequence[int]) -> list[CaseRow]:
+    """The rows for these cases in the given order, in two indexed queries."""
+    if not fall_ids:
+        return []
+    found = {row.id: row for row in db.session.execute(
+        _row_query().where(Fall.id.in_(fall_ids)))}
+    return _rows([found[fall_id] for fall_id in fall_ids if fall_id in found])
 
 
 def case_list(fachbereich_ids: Collection[int], *, responsible_id: int | None = None,
@@ -236,8 +251,9 @@ def case_list(fachbereich_ids: Collection[int], *, responsible_id: int | None = 
     """A page of cases, newest first, by key (``after`` = the last id of the previous page).
 
     ``responsible_id``: "Meine Fälle"; ``pool``: the unassigned cases of these Fachbereiche.
+    Two queries whatever the page size: the rows, then the names in them.
     """
-    query = (select(Fall.id).where(Fall.fachbereich_id.in_(list(fachbereich_ids)))
+    query = (_row_query().where(Fall.fachbereich_id.in_(list(fachbereich_ids)))
              .order_by(Fall.id.desc()).limit(limit + 1))
     if responsible_id is not None:
         query = query.where(Fall.responsible_staff_id == responsible_id)
@@ -250,9 +266,9 @@ def case_list(fachbereich_ids: Collection[int], *, responsible_id: int | None = 
         query = query.where(_open_deadlines_due(today, deadline))
     if after is not None:
         query = query.where(Fall.id < after)
-    ids = list(db.session.scalars(query))
-    next_after = ids[limit - 1] if len(ids) > limit else None
-    return CasePage(case_rows(ids[:limit]), next_after)
+    found = list(db.session.execute(query))
+    next_after = found[limit - 1].id if len(found) > limit else None
+    return CasePage(_rows(found[:limit]), next_after)
 
 
 def _ids_by_reference(reference: str, fachbereich_ids: Collection[int]) -> list[int]:
@@ -329,7 +345,11 @@ def due_for(staff: Staff, today: date, limit: int = 200) -> list[DueItem]:
         select(Wiedervorlage.id, Wiedervorlage.fall_id, Fall.aktenzeichen,
                Wiedervorlage.due_date, Wiedervorlage.reason)
         .join(Fall, Fall.id == Wiedervorlage.fall_id)
-        .where(Wiedervorlage.owner_id == staff.id, Wiedervorlage.done_at.is_(None),
+        # Mine: set for me, or set for nobody on a case I hold.
+        .where(or_(Wiedervorlage.owner_id == staff.id,
+                   and_(Wiedervorlage.owner_id.is_(None),
+                        Fall.responsible_staff_id == staff.id)),
+               Wiedervorlage.done_at.is_(None),
                Wiedervorlage.due_date <= today,
                Fall.fachbereich_id.in_(list(fachbereich_scope(staff))))
         .order_by(Wiedervorlage.due_date, Wiedervorlage.id).limit(limit))
@@ -343,28 +363,39 @@ def scoped_case(fall_id: int) -> Fall | None:
     return db.session.get(Fall, fall_id)
 
 
+# Long lists of a case are read as plain rows, not ORM objects: a case with years of history
+# has hundreds of entries, and building an identity-mapped object per entry costs more than
+# the query (bench/cases.py).
+EventRow = Row[int, datetime, str, str, str]
+DocumentRow = Row[int, int | None, int, DocumentOrigin, str, str, datetime, str]
+
+
 @dataclass(frozen=True)
 class TimelinePage:
-    events: list[FallEvent]
+    events: list[EventRow]
     next_before: int | None
 
 
 def timeline(fall_id: int, *, before: int | None = None,
              limit: int = TIMELINE_PAGE) -> TimelinePage:
     """The case's events newest first, ``limit`` at a time (``before`` = the last id shown)."""
-    query = (select(FallEvent).where(FallEvent.fall_id == fall_id)
+    query = (select(FallEvent.id, FallEvent.at, FallEvent.kind, FallEvent.summary,
+                    FallEvent.actor_name).where(FallEvent.fall_id == fall_id)
              .order_by(FallEvent.id.desc()).limit(limit + 1))
     if before is not None:
         query = query.where(FallEvent.id < before)
-    events = list(db.session.scalars(query))
+    events = list(db.session.execute(query))
     next_before = events[limit - 1].id if len(events) > limit else None
     return TimelinePage(events[:limit], next_before)
 
 
-def case_documents(fall_id: int) -> list[CaseDocument]:
+def case_documents(fall_id: int) -> list[DocumentRow]:
     """The E-Akte: every version of every document, series together, newest version first."""
-    return list(db.session.scalars(
-        select(CaseDocument).where(CaseDocument.fall_id == fall_id)
+    return list(db.session.execute(
+        select(CaseDocument.id, CaseDocument.series_id, CaseDocument.version,
+               CaseDocument.origin, CaseDocument.kind, CaseDocument.title,
+               CaseDocument.filed_at, CaseDocument.filed_by_name)
+        .where(CaseDocument.fall_id == fall_id)
         .order_by(CaseDocument.series_id.desc(), CaseDocument.version.desc())))
 
 
@@ -374,8 +405,10 @@ def case_notes(fall_id: int) -> list[Vermerk]:
 
 
 def case_deadlines(fall_id: int) -> list[Wiedervorlage]:
+    # Owners are shown by name: their roles and Fachbereiche stay unloaded.
     return list(db.session.scalars(
-        select(Wiedervorlage).where(Wiedervorlage.fall_id == fall_id)
+        select(Wiedervorlage).options(joinedload(Wiedervorlage.owner).lazyload("*"))
+        .where(Wiedervorlage.fall_id == fall_id)
         .order_by(Wiedervorlage.done_at.is_not(None), Wiedervorlage.due_date,
                   Wiedervorlage.id)))
 

@@ -1,0 +1,1 @@
+"""The office's letter data (letterhead, bank, remedies), editable by admins."""

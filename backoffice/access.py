@@ -1,0 +1,80 @@
+"""The access log (§ 35 SGB I): who looked into which case file or document, and when.
+
+Social data may be read only by the staff who need it; the office must be able to show who
+did. Every case view and every document download by staff writes one entry here, a denied
+attempt too. The log is append-only: the mapper refuses any UPDATE or DELETE of an entry, so
+not even a bug in a later feature can rewrite who read what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Mapper
+
+from amtsweg.extensions import db
+from amtsweg.staff.models import Staff
+from backoffice.models import AccessKind, AccessLogEntry, Fall
+from storage.models import Document
+
+BERLIN = ZoneInfo("Europe/Berlin")
+PAGE_SIZE = 100
+
+
+class AccessLogIsAppendOnly(RuntimeError):
+    pass
+
+
+@event.listens_for(AccessLogEntry, "before_update")
+def _refuse_update(_mapper: Mapper[Any], _connection: Any, _target: AccessLogEntry) -> None:
+    raise AccessLogIsAppendOnly("access log entries are never changed")
+
+
+@event.listens_for(AccessLogEntry, "before_delete")
+def _refuse_delete(_mapper: Mapper[Any], _connection: Any, _target: AccessLogEntry) -> None:
+    raise AccessLogIsAppendOnly("access log entries are never deleted")
+
+
+def log_access(staff: Staff, fall: Fall, what: AccessKind, *, document: Document | None = None,
+               granted: bool = True) -> AccessLogEntry:
+    """Write one entry; the caller commits (a denied attempt commits before answering 403)."""
+    entry = AccessLogEntry(staff_id=staff.id, staff_name=staff.full_name[:200], fall_id=fall.id,
+                           aktenzeichen=fall.aktenzeichen,
+                           document_id=document.id if document is not None else None,
+                           what=what, granted=granted)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class AccessFilter:
+    staff_id: int | None = None
+    aktenzeichen: str | None = None
+    day_from: date | None = None
+    day_to: date | None = None
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, BERLIN)
+
+
+def access_entries(filters: AccessFilter, *, before_id: int | None = None,
+                   limit: int = PAGE_SIZE) -> list[AccessLogEntry]:
+    """Entries newest first, filtered; keyset pagination by id (``before_id``)."""
+    query = select(AccessLogEntry).order_by(AccessLogEntry.id.desc()).limit(limit)
+    if filters.staff_id is not None:
+        query = query.where(AccessLogEntry.staff_id == filters.staff_id)
+    if filters.aktenzeichen:
+        query = query.where(AccessLogEntry.aktenzeichen == filters.aktenzeichen)
+    if filters.day_from is not None:
+        query = query.where(AccessLogEntry.at >= _start_of(filters.day_from))
+    if filters.day_to is not None:
+        query = query.where(AccessLogEntry.at < _start_of(filters.day_to + timedelta(days=1)))
+    if before_id is not None:
+        query = query.where(AccessLogEntry.id < before_id)
+    return list(db.session.scalars(query))

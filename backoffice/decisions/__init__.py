@@ -1,0 +1,1 @@
+"""Generic decisions (Bescheide) for every Fachbereich, their delivery, and objections to them."""
