@@ -12,7 +12,7 @@ from wtforms import Field, HiddenField, IntegerField, SelectField, StringField, 
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from amtsweg.audit.views import GermanDateField
+from amtsweg.forms import GermanDateField
 from backoffice.deadlines import MAX_WORKING_DAYS
 from backoffice.models import FALL_STATUS_LABELS, FallStatus
 from backoffice.queries import DeadlineFilter

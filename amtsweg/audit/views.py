@@ -13,11 +13,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, func, select
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from amtsweg.audit.models import AuditEntry
 from amtsweg.extensions import db
+from amtsweg.forms import GermanDateField
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint
 from amtsweg.staff.models import Role
@@ -27,29 +28,6 @@ bp = Blueprint("audit", __name__, url_prefix="/intern/protokoll")
 PAGE_SIZE = 50
 BERLIN = ZoneInfo("Europe/Berlin")
 READERS = (Role.ADMIN, Role.AUDITOR)
-
-
-class GermanDateField(DateField):
-    """A date typed the German way (TT.MM.JJJJ), with a message a person understands."""
-
-    def __init__(self, label: Any, **kwargs: Any) -> None:
-        super().__init__(label, format="%d.%m.%Y", **kwargs)
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        self.data = None
-        raw = valuelist[0].strip() if valuelist else ""
-        if not raw:
-            return
-        try:
-            self.data = datetime.strptime(raw, "%d.%m.%Y").date()  # noqa: DTZ007  (a date)
-        except ValueError:
-            raise ValueError(_l("Enter a real date in the form DD.MM.YYYY, e.g. 01.03.2025."))\
-                from None
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return str(self.raw_data[0])
-        return self.data.strftime("%d.%m.%Y") if self.data else ""
 
 
 class AuditFilterForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no type information

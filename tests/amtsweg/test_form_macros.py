@@ -93,3 +93,21 @@ def test_input_is_kept_and_escaped_on_error(app: Flask) -> None:
     assert "<script>alert(1)</script>" not in page
     assert "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert '<option selected value="b">' in page
+
+
+def test_german_date_fields_are_text_inputs_a_browser_sends_as_typed(app: Flask) -> None:
+    from amtsweg.forms import GermanDateField
+
+    class DateForm(FlaskForm):
+        day = GermanDateField("Day")
+
+    with app.test_request_context("/", method="POST", data={"day": "31.12.2025"}):
+        form = DateForm(meta={"csrf": False})
+        form.validate()
+        assert 'type="text"' in form.day()
+        assert form.day.data is not None
+        assert form.day.data.isoformat() == "2025-12-31"
+    with app.test_request_context("/", method="POST", data={"day": "2025-12-31"}):
+        form = DateForm(meta={"csrf": False})
+        assert not form.validate()
+        assert form.day.errors

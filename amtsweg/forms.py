@@ -1,0 +1,40 @@
+"""Form fields every package shares."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField
+from wtforms.widgets import TextInput
+
+
+class GermanDateField(DateField):
+    """A date typed the German way (TT.MM.JJJJ), with a message a person understands.
+
+    Rendered as a text input, not ``<input type="date">``: a browser's date input shows nothing
+    for a value given as TT.MM.JJJJ and always sends ISO dates, so the form could not be sent
+    from a real browser (and the picker is a poor fit for birth dates decades back).
+    """
+
+    widget = TextInput()
+
+    def __init__(self, label: Any, **kwargs: Any) -> None:
+        super().__init__(label, format="%d.%m.%Y", **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            return
+        try:
+            self.data = datetime.strptime(raw, "%d.%m.%Y").date()  # noqa: DTZ007  (a date)
+        except ValueError:
+            raise ValueError(_l("Enter a real date in the form DD.MM.YYYY, e.g. 01.03.2025."))\
+                from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return self.data.strftime("%d.%m.%Y") if self.data else ""
