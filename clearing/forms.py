@@ -20,7 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from amtsweg.audit.views import GermanDateField
+from amtsweg.forms import GermanDateField
 from clearing.models import EingangKind, EingangStatus, RejectionReason
 from clearing.queue import KIND_LABELS, STATUS_LABELS
 from storage.forms import UploadRequired

@@ -271,3 +271,13 @@ def test_lead_overview_shows_the_figures(app, client, lead, clerk, make_eingang)
     page = client.get("/intern/clearing/uebersicht").get_data(as_text=True)
     assert "Clara Clearing" in page
     assert re.search(r"5[,.]0 Stunden", page)
+
+
+def test_paper_intake_date_is_a_text_field_a_browser_sends_as_typed(client, clerk) -> None:
+    """Regression: the date of receipt was an <input type="date">, which shows no TT.MM.JJJJ
+    value and sends ISO dates the field refuses, so the page failed in every browser."""
+    sign_in_staff(client, clerk)
+    page = client.get("/intern/clearing/papiereingang").get_data(as_text=True)
+    field = _found(r'(<input[^>]*name="received_on"[^>]*>)', page)
+    assert 'type="text"' in field
+    assert 'type="date"' not in field
