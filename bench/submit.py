@@ -1,0 +1,640 @@
+"""Citizens submitting a UVG application over HTTP, beside a minimal upload endpoint.
+
+Run: .venv/bin/python bench/submit.py [--citizens 24] [--concurrency 6] [--seconds 30]
+                                      [--workers 3]
+Needs PostgreSQL (AMTSWEG_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432). It
+creates the database ``amtsweg_bench_submit``, migrates it with ``amtsweg db upgrade``, keeps the
+documents in a temporary directory (file storage), and drops both at the end.
+
+1. **app**: the real app under gunicorn (``amtsweg.wsgi:app``) on 127.0.0.1 and a free port.
+   Each citizen has its own cookie session (``requests.Session``, its own loopback source
+   address, as different people have different addresses) and signs in through the login form.
+   Then, ``--concurrency`` at a time for ``--seconds``, citizens walk the UVG application: every
+   page is fetched, its CSRF token and field names read from the HTML, the form posted, the
+   redirect followed; two 1 MB PDFs go up in one post on the documents page (the other required
+   documents are marked "sent later"), the declarations, the check page, the submit, the
+   confirmation page. Prints submissions per second and the p50/p95 of the final submit POST
+   and of the whole flow.
+2. **minimal**: a tiny Flask app (``create_minimal_app`` below) under the same gunicorn settings
+   that takes the same two files in one multipart POST, streams each into the same storage with
+   ``storage.blobstore.FileBlobStore.put`` and inserts one row. Same concurrency and duration.
+   Ratio = app submissions/s ÷ minimal requests/s (target ≥ 0.5).
+3. **memory**: the app again with one worker and ``AMTSWEG_MAX_UPLOAD_MB=60``; one citizen
+   uploads a 5 MB and then a 50 MB PDF on the documents page while the worker's RSS is sampled
+   from /proc every 2 ms. Prints the peak RSS growth over the idle worker for each (must not grow
+   with the file).
+
+Everything runs on loopback, each phase is bounded in time, and the servers, the database and
+the temporary directory are removed at the end (also on Ctrl-C or an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Run as a script, bench/ would come first on sys.path, and bench/queue.py would shadow the
+# standard library's ``queue`` for every library that imports it.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DATABASE = "amtsweg_bench_submit"
+SERVER = os.environ.get("AMTSWEG_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+VENV_BIN = ROOT / ".venv" / "bin"
+MB = 1024 * 1024
+PASSWORD = "bench-password-long-1"
+BASE = "/antrag/unterhaltsvorschuss"
+TARGET_RATIO = 0.5
+
+# The answers a single parent with one child of six gives (as tests/portal/uvg/conftest.py).
+APPLICANT = {"first_name": "Maria", "last_name": "Muster", "birth_date": "04.11.1990",
+             "street": "Domplatz 1", "postcode": "93047", "city": "Regensburg",
+             "phone": "0941 123456", "email": "maria@example.org", "marital_status": "divorced",
+             "marital_since": "01.03.2022", "lives_with_other_parent": "no"}
+ANSWERS: dict[str, dict[str, str]] = {
+    "kinder": {},
+    "antragsteller": APPLICANT,
+    "anderer-elternteil": {"first_name": "Tom", "last_name": "Vater", "birth_date": "",
+                           "address_known": "yes", "street": "Hauptstr. 5", "postcode": "80331",
+                           "city": "München", "maintenance_paid": "irregular",
+                           "maintenance_amount": "120,50", "maintenance_since": "01.01.2023"},
+    "waisenbezuege": {"receives": "no"},
+    "frueherer-unterhaltsvorschuss": {"received_before": "no"},
+    "andere-leistungen": {"buergergeld": "y", "details": "Jobcenter Regensburg"},
+    "bankverbindung": {"account_holder": "Maria Muster", "iban": "DE89 3704 0044 0532 0130 00"},
+    "erklaerungen": {"report_changes": "y", "repayment": "y", "truthful": "y", "consent": "y"},
+}
+
+
+def child_answers() -> dict[str, str]:
+    born = date.today().replace(day=1) - timedelta(days=6 * 365 + 40)
+    text = born.strftime("%d.%m.%Y")
+    return {"first_name": "Lea", "last_name": "Muster", "birth_date": text,
+            "nationality": "german", "nationality_country": "", "residence_title": "",
+            "living_since": text}
+
+
+# --- the minimal endpoint (served by gunicorn as ``bench.submit:create_minimal_app()``) ---------
+
+
+def create_minimal_app() -> Any:
+    """Two files in, each streamed into FileBlobStore.put, one row inserted: nothing else."""
+    import psycopg
+    from flask import Flask, request
+
+    from storage.blobstore import FileBlobStore
+
+    app = Flask("minimal")
+    store = FileBlobStore(os.environ["BENCH_SUBMIT_STORAGE"])
+    url = os.environ["BENCH_SUBMIT_DB"]
+    local = threading.local()
+
+    def connection() -> psycopg.Connection[Any]:
+        if getattr(local, "connection", None) is None:
+            local.connection = psycopg.connect(url, autocommit=True)
+        return local.connection  # type: ignore[no-any-return]
+
+    @app.post("/upload")
+    def upload() -> tuple[str, int]:
+        keys = [store.put(stream.stream).key for stream in request.files.values()]
+        connection().execute("INSERT INTO bench_minimal (keys) VALUES (%s)", (",".join(keys),))
+        return "ok", 201
+
+    return app
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def write_pdf(path: Path, size: int) -> Path:
+    """A valid PDF of about ``size`` bytes (one page, a long content stream), written in chunks."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"]
+    offsets: list[int] = []
+    with path.open("wb") as out:
+        out.write(b"%PDF-1.7\n")
+        for number, body in enumerate(objects, start=1):
+            offsets.append(out.tell())
+            out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+        offsets.append(out.tell())
+        length = size - out.tell() - 400
+        out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % length)
+        line = b"0 0 m 1 1 l S\n" * 4096
+        remaining = length
+        while remaining > 0:
+            out.write(line[:remaining])
+            remaining -= len(line)
+        out.write(b"\nendstream\nendobj\n")
+        xref = out.tell()
+        out.write(b"xref\n0 5\n0000000000 65535 f \n")
+        for offset in offsets:
+            out.write(b"%010d 00000 n \n" % offset)
+        out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return path
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_gunicorn(name: str, target: str, env: dict[str, str], workers: int,
+                   log_dir: Path, probe: str) -> Server:
+    import requests
+
+    port = free_port()
+    log = log_dir / f"{name}.log"
+    process = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), target, "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--pythonpath", str(ROOT), "--timeout", "120",
+         "--graceful-timeout", "5", "--access-logfile", "-", "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    server = Server(name, process, port, log)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} server exited:\n{log.read_text()[-3000:]}")
+            try:
+                # Every worker must be up before the clock starts.
+                if (requests.get(server.url + probe, timeout=15).status_code < 500
+                        and len(server.worker_pids()) >= workers):
+                    return server
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{name} server did not come up:\n{log.read_text()[-3000:]}")
+    except BaseException:
+        server.stop()  # never leave a server behind (an error here, Ctrl-C)
+        raise
+
+
+# --- a citizen's browser --------------------------------------------------------------------------
+
+
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+NAMES = re.compile(r'name="([^"]+)"')
+
+
+class Citizen:
+    """One person's browser: a cookie session from its own loopback address."""
+
+    def __init__(self, base: str, email: str, source_ip: str) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        class SourceAdapter(HTTPAdapter):
+            def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+                kwargs["source_address"] = (source_ip, 0)
+                super().init_poolmanager(*args, **kwargs)
+
+        self.base = base
+        self.email = email
+        self.session = requests.Session()
+        self.session.mount("http://", SourceAdapter())
+
+    def get(self, path: str) -> tuple[str, set[str], str]:
+        response = self.session.get(self.base + path, allow_redirects=False, timeout=120)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET {path}: {response.status_code}")
+        html = response.text
+        match = TOKEN.search(html)
+        return html, set(NAMES.findall(html)), match.group(1) if match else ""
+
+    def post(self, path: str, data: dict[str, str], files: Any = None) -> str:
+        response = self.session.post(self.base + path, data=data, files=files,
+                                     allow_redirects=False, timeout=300)
+        if response.status_code != 302:
+            errors = re.findall(r'class="kern-error"[^>]*>(.*?)</p>', response.text, re.S)
+            raise RuntimeError(f"POST {path}: {response.status_code} "
+                               f"{[re.sub(r'<[^>]+>', '', e).strip() for e in errors][:3]}")
+        location = response.headers["Location"]
+        return location.removeprefix(self.base)
+
+    def fill(self, path: str, answers: dict[str, str], action: str = "continue",
+             files: Any = None) -> str:
+        """Fetch the page, check that it asks for these fields, post them with its token."""
+        _html, names, token = self.get(path)
+        unknown = [name for name in answers if name not in names]
+        if unknown:
+            raise RuntimeError(f"{path} has no fields {unknown}")
+        return self.post(path, {"csrf_token": token, "action": action, **answers}, files)
+
+    def log_in(self) -> None:
+        _html, _names, token = self.get("/konto/anmelden")
+        self.post("/konto/anmelden", {"csrf_token": token, "email": self.email,
+                                      "password": PASSWORD})
+
+    def start_draft(self) -> str:
+        """Start an application with its first child; return the path of the next page."""
+        self.get(f"{BASE}/")
+        return self.fill(f"{BASE}/neu", child_answers())
+
+    def walk_to_documents(self) -> str:
+        """Answer every question page up to the documents page; return that page's path."""
+        path = self.start_draft()
+        for _ in range(20):
+            slug = path.rstrip("/").split("/")[-1]
+            if slug == "unterlagen":
+                return path
+            if slug not in ANSWERS:
+                raise RuntimeError(f"unexpected page {path}")
+            path = self.fill(path, ANSWERS[slug])
+        raise RuntimeError("no documents page after 20 pages")
+
+    def documents(self, path: str, pdfs: list[Path]) -> tuple[str, float]:
+        """Upload the PDFs into the first requirements, mark the others as sent later; return
+        the next page and the time of the POST."""
+        html, names, token = self.get(path)
+        file_fields = re.findall(r'name="(file_[^"]+)"', html)
+        if len(file_fields) < len(pdfs):
+            raise RuntimeError(f"only {file_fields} on the documents page")
+        data = {"csrf_token": token, "action": "continue"}
+        for name in file_fields[len(pdfs):]:
+            later = "later_" + name.removeprefix("file_")
+            if later not in names:
+                raise RuntimeError(f"no {later} on the documents page")
+            data[later] = "y"
+        handles = [pdf.open("rb") for pdf in pdfs]
+        try:
+            files = [(name, (pdf.name, handle, "application/pdf"))
+                     for name, pdf, handle in zip(file_fields, pdfs, handles, strict=False)]
+            start = time.perf_counter()
+            next_path = self.post(path, data, files)
+            return next_path, time.perf_counter() - start
+        finally:
+            for handle in handles:
+                handle.close()
+
+    def apply(self, pdfs: list[Path]) -> tuple[float, float]:
+        """The whole application; return the times of the documents POST and the submit POST."""
+        path, upload_time = self.documents(self.walk_to_documents(), pdfs)
+        path = self.fill(path, ANSWERS["erklaerungen"])  # -> the check page
+        _html, _names, token = self.get(path)
+        submit_path = path.rsplit("/", 1)[0] + "/absenden"
+        start = time.perf_counter()
+        confirmation = self.post(submit_path, {"csrf_token": token})
+        submit_time = time.perf_counter() - start
+        self.get(confirmation)
+        return upload_time, submit_time
+
+
+# --- the phases -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    done: int = 0
+    errors: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # the submit POST / the minimal POST
+    flows: list[float] = field(default_factory=list)
+    uploads: list[float] = field(default_factory=list)  # the app's documents POST (two files)
+    elapsed: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed else 0.0
+
+
+def run_threads(concurrency: int, seconds: float, work: Any) -> Load:
+    """``work(worker_index, load, lock)`` in a loop on each thread until the time is up."""
+    load, lock = Load(), threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def loop(index: int) -> None:
+        while time.monotonic() < stop_at and len(load.errors) < 20:
+            try:
+                work(index, load, lock)
+            except Exception as error:  # counted and printed, never hidden
+                with lock:
+                    load.errors.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=loop, args=(index,), daemon=True)
+               for index in range(concurrency)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 600)
+    load.elapsed = time.monotonic() - start
+    return load
+
+
+def app_load(citizens: list[Citizen], concurrency: int, seconds: float,
+             pdfs: list[Path]) -> Load:
+    turns = [0] * concurrency
+
+    def work(index: int, load: Load, lock: threading.Lock) -> None:
+        own = citizens[index::concurrency]
+        citizen = own[turns[index] % len(own)]
+        turns[index] += 1
+        start = time.perf_counter()
+        upload_time, submit_time = citizen.apply(pdfs)
+        flow = time.perf_counter() - start
+        with lock:
+            load.done += 1
+            load.uploads.append(upload_time)
+            load.latencies.append(submit_time)
+            load.flows.append(flow)
+
+    return run_threads(concurrency, seconds, work)
+
+
+def minimal_load(server: Server, concurrency: int, seconds: float, pdfs: list[Path]) -> Load:
+    import requests
+
+    sessions = [requests.Session() for _ in range(concurrency)]
+
+    def work(index: int, load: Load, lock: threading.Lock) -> None:
+        handles = [pdf.open("rb") for pdf in pdfs]
+        try:
+            start = time.perf_counter()
+            response = sessions[index].post(
+                server.url + "/upload", timeout=120,
+                files=[(f"file{number}", (pdf.name, handle, "application/pdf"))
+                       for number, (pdf, handle) in enumerate(zip(pdfs, handles,
+                                                                  strict=True))])
+            took = time.perf_counter() - start
+        finally:
+            for handle in handles:
+                handle.close()
+        if response.status_code != 201:
+            raise RuntimeError(f"minimal: {response.status_code}")
+        with lock:
+            load.done += 1
+            load.latencies.append(took)
+
+    return run_threads(concurrency, seconds, work)
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def peak_during(pid: int, action: Any) -> tuple[int, int]:
+    """RSS of ``pid`` before ``action()`` and the highest RSS while it ran (KiB)."""
+    before = rss_kb(pid)
+    peak = [before]
+    running = threading.Event()
+    running.set()
+
+    def sample() -> None:
+        while running.is_set():
+            peak[0] = max(peak[0], rss_kb(pid))
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        action()
+    finally:
+        running.clear()
+        sampler.join(timeout=5)
+    peak[0] = max(peak[0], rss_kb(pid))
+    return before, peak[0]
+
+
+def memory_run(env: dict[str, str], log_dir: Path, pdf_dir: Path,
+               email: str) -> list[tuple[str, int, int]]:
+    """One worker; upload 1 MB (warm-up), 5 MB and 50 MB on the documents page."""
+    server = start_gunicorn("app-memory", "amtsweg.wsgi:app",
+                            {**env, "AMTSWEG_MAX_UPLOAD_MB": "60"}, 1, log_dir,
+                            "/konto/anmelden")
+    results = []
+    try:
+        (pid,) = server.worker_pids()
+        citizen = Citizen(server.url, email, "127.0.1.1")
+        citizen.log_in()
+        path = citizen.walk_to_documents()
+        sizes = [("1 MB (warm-up)", 1), ("5 MB", 5), ("50 MB", 50)]
+        for label, size in sizes:
+            pdf = write_pdf(pdf_dir / f"memory-{size}.pdf", size * MB)
+            html, _names, token = citizen.get(path)
+            name = re.findall(r'name="(file_[^"]+)"', html)[0]
+
+            def upload(name: str = name, token: str = token, pdf: Path = pdf) -> None:
+                with pdf.open("rb") as handle:
+                    citizen.post(path, {"csrf_token": token, "action": "upload"},
+                                 [(name, (pdf.name, handle, "application/pdf"))])
+
+            before, peak = peak_during(pid, upload)
+            results.append((label, before, peak))
+            pdf.unlink()
+    finally:
+        server.stop()
+    return results
+
+
+# --- database ------------------------------------------------------------------------------------
+
+
+def admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
+        connection.execute(sql)
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    admin(f"CREATE DATABASE {DATABASE}")
+    try:
+        yield f"{SERVER}/{DATABASE}"
+    finally:
+        admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def create_citizens(env: dict[str, str], count: int) -> list[str]:
+    """Verified citizens with one password (hashed once: the hash is the same work each time)."""
+    script = f"""
+import os
+from amtsweg.app import create_app
+from amtsweg.extensions import db
+from amtsweg.citizens.models import Citizen
+from amtsweg.db import utcnow
+from amtsweg.passwords import hash_password
+app = create_app()
+with app.app_context():
+    digest = hash_password({PASSWORD!r})
+    for number in range({count}):
+        db.session.add(Citizen(email=f"buerger{{number}}@bench.example", password_hash=digest,
+                               email_verified_at=utcnow(), session_epoch=0))
+    db.session.commit()
+"""
+    subprocess.run([str(VENV_BIN / "python"), "-c", script], cwd=ROOT, env=env, check=True)
+    return [f"buerger{number}@bench.example" for number in range(count)]
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=int, default=24)
+    parser.add_argument("--concurrency", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=3, choices=range(2, 5))
+    args = parser.parse_args()
+    args.citizens = max(args.citizens, args.concurrency)
+
+    import psycopg
+
+    started = time.monotonic()
+    tmp = Path(tempfile.mkdtemp(prefix="amtsweg-bench-submit-"))
+    servers: list[Server] = []
+    try:
+        with bench_database() as url:
+            for folder in ("instance", "documents", "minimal", "pdf", "logs"):
+                (tmp / folder).mkdir()
+            env = {**os.environ, "AMTSWEG_DATABASE_URL": url,
+                   "AMTSWEG_STORAGE_URL": f"file://{tmp / 'documents'}",
+                   "AMTSWEG_INSTANCE_PATH": str(tmp / "instance"),
+                   "AMTSWEG_SECRET_KEY": secrets.token_hex(32),
+                   "AMTSWEG_MAIL_URL": f"file://{tmp / 'instance' / 'mail'}",
+                   "BENCH_SUBMIT_STORAGE": str(tmp / "minimal"),
+                   "BENCH_SUBMIT_DB": url}
+            for name in ("AMTSWEG_MAX_UPLOAD_MB", "AMTSWEG_CLAMAV_URL", "AMTSWEG_ENV"):
+                env.pop(name, None)
+            subprocess.run([str(VENV_BIN / "amtsweg"), "db", "upgrade"], cwd=ROOT, env=env,
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute("CREATE TABLE bench_minimal (id bigserial PRIMARY KEY, "
+                                   "keys text NOT NULL, created_at timestamptz NOT NULL "
+                                   "DEFAULT now())")
+            emails = create_citizens(env, args.citizens + 1)
+            pdfs = [write_pdf(tmp / "pdf" / f"{name}.pdf", 1 * MB)
+                    for name in ("geburtsurkunde", "scheidungsurteil")]
+
+            # 1. the app
+            app = start_gunicorn("app", "amtsweg.wsgi:app", env, args.workers, tmp / "logs",
+                                 "/konto/anmelden")
+            servers.append(app)
+            citizens = [Citizen(app.url, email, f"127.0.{1 + number // 250}.{2 + number % 250}")
+                        for number, email in enumerate(emails[:-1])]
+            for citizen in citizens:
+                citizen.log_in()
+            citizens[0].apply(pdfs)  # warm-up: every page once in some worker
+            app_result = app_load(citizens, args.concurrency, args.seconds, pdfs)
+            app.stop()
+            with psycopg.connect(url) as connection:
+                submissions, eingaenge = connection.execute(
+                    "SELECT (SELECT count(*) FROM submissions), "
+                    "(SELECT count(*) FROM eingaenge)").fetchone() or (0, 0)
+
+            # 2. the minimal endpoint
+            minimal = start_gunicorn("minimal", "bench.submit:create_minimal_app()", env,
+                                     args.workers, tmp / "logs", "/upload")
+            servers.append(minimal)
+            minimal_load(minimal, 1, 2, pdfs)  # warm-up
+            minimal_result = minimal_load(minimal, args.concurrency, args.seconds, pdfs)
+            minimal.stop()
+
+            # 3. memory of one worker during a 5 MB and a 50 MB upload
+            memory = memory_run(env, tmp / "logs", tmp / "pdf", emails[-1])
+
+        ratio = app_result.rate / minimal_result.rate if minimal_result.rate else 0.0
+        print(f"\nbench/submit.py: {args.workers} gunicorn workers, {args.concurrency} "
+              f"concurrent citizens ({args.citizens} signed in), {args.seconds:.0f} s per phase, "
+              f"two 1 MB PDFs per submission, PostgreSQL, file storage\n")
+        print(f"{'':10} {'done':>6} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+              f"{'flow p50':>9} {'flow p95':>9} {'errors':>6}")
+        for name, load in (("app", app_result), ("minimal", minimal_result)):
+            flow50 = f"{pct(load.flows, 50) * 1000:9.0f}" if load.flows else f"{'-':>9}"
+            flow95 = f"{pct(load.flows, 95) * 1000:9.0f}" if load.flows else f"{'-':>9}"
+            print(f"{name:10} {load.done:6d} {load.rate:7.2f} "
+                  f"{pct(load.latencies, 50) * 1000:8.1f} {pct(load.latencies, 95) * 1000:8.1f} "
+                  f"{flow50} {flow95} {len(load.errors):6d}")
+        print("\napp p50/p95: the final submit POST; flow: start to confirmation page "
+              "(~25 requests); minimal: one POST with both files")
+        print(f"rows after the app phase: {submissions} submissions, {eingaenge} queue items "
+              f"(expected {app_result.done + 1} each, with the warm-up)")
+        verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
+        print(f"app documents POST (the same two files, GET of the page excluded): p50 "
+              f"{pct(app_result.uploads, 50) * 1000:.1f} ms, p95 "
+              f"{pct(app_result.uploads, 95) * 1000:.1f} ms; minimal p50 / app p50 = "
+              f"{pct(minimal_result.latencies, 50) / pct(app_result.uploads, 50):.2f}")
+        print(f"ratio app/minimal throughput: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict})")
+        print("\npeak RSS of the one app worker during one upload on the documents page:")
+        base = None
+        for label, before, peak in memory:
+            print(f"  {label:15} idle {before / 1024:7.1f} MB, peak {peak / 1024:7.1f} MB, "
+                  f"growth {(peak - before) / 1024:6.1f} MB")
+            if label == "5 MB":
+                base = peak - before
+        fifty = memory[-1][2] - memory[-1][1]
+        if base is not None:
+            grows = fifty - base > 10 * 1024
+            print(f"  50 MB vs 5 MB growth: {(fifty - base) / 1024:+.1f} MB "
+                  f"({'GROWS with the file' if grows else 'flat: does not grow with the file'})")
+        for name, load in (("app", app_result), ("minimal", minimal_result)):
+            for error in load.errors[:5]:
+                print(f"  {name} error: {error}")
+        print(f"\ntotal {time.monotonic() - started:.0f} s")
+        return 0 if not app_result.errors and not minimal_result.errors else 1
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
