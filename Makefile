@@ -31,13 +31,17 @@ $(CATALOG).mo: $(CATALOG).po $(VENV)/.installed
 
 translations: $(CATALOG).mo
 
+# StaffError carries an English msgid that the page translates when it shows the refusal.
+EXTRACT_KEYWORDS := -k _l -k lazy_gettext -k StaffError
+
 # Refresh the message catalogue after changing texts; then translate what is new in messages.po.
 extract-messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages -l de --no-fuzzy-matching --width 100
+	$(BIN)/pybabel extract -F babel.cfg $(EXTRACT_KEYWORDS) -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages -l de --no-fuzzy-matching --ignore-obsolete --width 100
 
 run: install
 	$(BIN)/amtsweg db upgrade
+	$(BIN)/amtsweg clearing seed-rules
 	$(BIN)/amtsweg demo-data --if-empty
 	@echo "Amtsweg runs on http://127.0.0.1:$(PORT)  (staff: http://127.0.0.1:$(PORT)/intern/)"
 	$(BIN)/amtsweg run --host 127.0.0.1 --port $(PORT) --no-reload
@@ -64,6 +68,10 @@ system-packages:
 
 unit: install system-packages
 	$(BIN)/pytest
+
+# The browser tests alone (they are part of `make unit` and `make test` too).
+e2e: install system-packages
+	$(BIN)/pytest tests/e2e
 
 test: lint typecheck unit
 

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask
 
-# Every model module, imported here so the metadata is complete wherever the app is built
-# (Alembic autogenerate, the test schema, `db.create_all`).
-import amtsweg.audit.models
-import amtsweg.citizens.models
-import amtsweg.mail_models
-import amtsweg.office.models
-import amtsweg.staff.models  # noqa: F401
-import storage.models  # noqa: F401
 from amtsweg import errors, i18n, navigation, security, sessions, uploads
 from amtsweg.config import PROJECT_ROOT, Settings, load_settings
 from amtsweg.extensions import babel, csrf, db, limiter, migrate
+
+# Every module that defines tables. Imported when this module loads, so the metadata is complete
+# wherever the app is built (Alembic autogenerate, the test schema, `db.create_all`) and not
+# only once the blueprints that happen to use a model are registered.
+MODEL_MODULES = (
+    "amtsweg.audit.models",
+    "amtsweg.citizens.models",
+    "amtsweg.mail_models",
+    "amtsweg.office.models",
+    "amtsweg.postbox.models",
+    "amtsweg.staff.models",
+    "storage.models",
+    "backoffice.models",
+    "backoffice.decisions.models",
+    "backoffice.retention",
+    "clearing.models",
+    "clearing.rules",
+    "portal.models",
+)
+for _module in MODEL_MODULES:
+    importlib.import_module(_module)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

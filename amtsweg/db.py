@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -22,6 +23,17 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def str_enum(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:
+    """A Python enum stored as its values in a VARCHAR with a named CHECK constraint.
+
+    No native database enum: adding a member is then a constraint change, not an ALTER TYPE, and
+    SQLite and PostgreSQL hold the same schema. Unknown strings are refused in Python too.
+    """
+    return Enum(cls, native_enum=False, length=length, create_constraint=True, name=name,
+                values_callable=lambda members: [member.value for member in members],
+                validate_strings=True)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField
+from wtforms import DateField, IntegerField
 from wtforms.widgets import TextInput
 
 
@@ -38,3 +38,16 @@ class GermanDateField(DateField):
         if self.raw_data:
             return str(self.raw_data[0])
         return self.data.strftime("%d.%m.%Y") if self.data else ""
+
+
+class WholeNumberField(IntegerField):
+    """A whole number with a message a person understands (not WTForms' English one)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        raw = valuelist[0].strip() if valuelist else ""
+        if not raw:
+            return
+        if not raw.isdigit() or len(raw) > 9:
+            raise ValueError(_l("Enter a whole number, e.g. 3."))
+        self.data = int(raw)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from amtsweg.db import Base, UTCDateTime, utcnow
+from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class MailStatus(enum.StrEnum):
@@ -29,9 +29,7 @@ class OutboundMail(Base):
     # Emptied once sent: bodies carry sign-in links, which must not lie around at rest.
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[MailStatus] = mapped_column(
-        Enum(MailStatus, native_enum=False, length=10, validate_strings=True,
-             values_callable=lambda e: [m.value for m in e], create_constraint=True,
-             name="mail_status"),
+        str_enum(MailStatus, "mail_status", length=10),
         default=MailStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

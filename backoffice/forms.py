@@ -8,11 +8,11 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import Field, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from amtsweg.forms import GermanDateField
+from amtsweg.forms import GermanDateField, WholeNumberField
 from backoffice.deadlines import MAX_WORKING_DAYS
 from backoffice.models import FALL_STATUS_LABELS, FallStatus
 from backoffice.queries import DeadlineFilter
@@ -39,6 +39,10 @@ class VersionField(HiddenField):
 
     data: Any
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.type = "HiddenField"  # the forms macro renders it hidden, not as a "Version" box
+
     def process_formdata(self, valuelist: list[Any]) -> None:
         raw = valuelist[0].strip() if valuelist else ""
         self.data = int(raw) if raw.isdigit() and len(raw) <= 9 else 0
@@ -47,15 +51,6 @@ class VersionField(HiddenField):
         return self.data if isinstance(self.data, int) else 0
 
 
-class WholeNumberField(IntegerField):
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        self.data = None
-        raw = valuelist[0].strip() if valuelist else ""
-        if not raw:
-            return
-        if not raw.isdigit() or len(raw) > 9:
-            raise ValueError(_l("Enter a whole number, e.g. 10."))
-        self.data = int(raw)
 
 
 # --- lists ------------------------------------------------------------------------------------

@@ -10,14 +10,15 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -27,14 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from amtsweg.db import Base, UTCDateTime, utcnow
+from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
 from amtsweg.staff.models import Fachbereich, Staff
 from storage.models import Document
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, native_enum=False, length=30, create_constraint=True, name=name,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 class FallStatus(enum.StrEnum):
@@ -69,7 +65,8 @@ class FallEventKind(enum.StrEnum):
     DEADLINE_REOPENED = "deadline_reopened"
 
 
-FALL_EVENT_LABELS = {
+# Keyed by kind; a Fachbereich module adds the kinds it writes with register_event_labels.
+FALL_EVENT_LABELS: dict[str, LazyString] = {
     FallEventKind.CASE_OPENED: _l("Case opened"),
     FallEventKind.EINGANG_ATTACHED: _l("Item received"),
     FallEventKind.DOCUMENT_FILED: _l("Document filed"),
@@ -81,6 +78,11 @@ FALL_EVENT_LABELS = {
     FallEventKind.DEADLINE_DONE: _l("Follow-up done"),
     FallEventKind.DEADLINE_REOPENED: _l("Follow-up reopened"),
 }
+
+
+def register_event_labels(labels: Mapping[str, LazyString]) -> None:
+    """Name the timeline kinds a module writes, so the timeline never shows a raw kind."""
+    FALL_EVENT_LABELS.update(labels)
 
 # The case's life: open -> decided -> paying -> closed; any open state may be suspended and
 # resumed into the state it had. A closed case stays closed (a new application is a new case).
@@ -135,7 +137,7 @@ class Fall(Base):
     aktenzeichen: Mapped[str] = mapped_column(String(30), unique=True)
     fachbereich_id: Mapped[int] = mapped_column(ForeignKey("fachbereiche.id"))
     title: Mapped[str] = mapped_column(String(200), default="")
-    status: Mapped[FallStatus] = mapped_column(_enum(FallStatus, "fall_status"),
+    status: Mapped[FallStatus] = mapped_column(str_enum(FallStatus, "fall_status"),
                                                default=FallStatus.OPEN)
     # Empty: the case lies in the Fachbereich's pool until someone takes it.
     responsible_staff_id: Mapped[int | None] = mapped_column(
@@ -148,7 +150,7 @@ class Fall(Base):
     # While suspended: since when (to move the open deadlines on resume) and the state to resume.
     suspended_at: Mapped[date | None] = mapped_column(Date)
     suspended_from: Mapped[FallStatus | None] = mapped_column(
-        _enum(FallStatus, "fall_suspended_from"))
+        str_enum(FallStatus, "fall_suspended_from"))
 
     fachbereich: Mapped[Fachbereich] = relationship(lazy="joined")
     responsible: Mapped[Staff | None] = relationship(lazy="joined")
@@ -183,7 +185,7 @@ class Party(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fall_id: Mapped[int] = mapped_column(ForeignKey("faelle.id", ondelete="CASCADE"))
-    role: Mapped[PartyRole] = mapped_column(_enum(PartyRole, "party_role"))
+    role: Mapped[PartyRole] = mapped_column(str_enum(PartyRole, "party_role"))
     first_name: Mapped[str] = mapped_column(String(100), default="")
     last_name: Mapped[str] = mapped_column(String(100))
     # Folded copies of the names (see ``name_key``), kept in step by the validators below.
@@ -248,7 +250,7 @@ class FallEvent(Base):
     @property
     def label(self) -> str:
         # StrEnum members hash like their value, so a plain string finds its label.
-        known = FALL_EVENT_LABELS.get(self.kind)  # type: ignore[call-overload]
+        known = FALL_EVENT_LABELS.get(self.kind)
         return str(known) if known is not None else self.kind
 
 
@@ -332,7 +334,7 @@ class CaseDocument(Base):
     # The id of the series' first version (its own id for a first version).
     series_id: Mapped[int | None] = mapped_column(ForeignKey("case_documents.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    origin: Mapped[DocumentOrigin] = mapped_column(_enum(DocumentOrigin, "document_origin"))
+    origin: Mapped[DocumentOrigin] = mapped_column(str_enum(DocumentOrigin, "document_origin"))
     # Free text per Fachbereich ("Geburtsurkunde", "Bescheid"), like the timeline kinds.
     kind: Mapped[str] = mapped_column(String(60), default="")
     title: Mapped[str] = mapped_column(String(200))
@@ -401,7 +403,7 @@ class AccessKind(enum.StrEnum):
 
 
 ACCESS_KIND_LABELS = {
-    AccessKind.CASE_VIEW: _l("Case opened"),
+    AccessKind.CASE_VIEW: _l("Case file viewed"),
     AccessKind.DOCUMENT_DOWNLOAD: _l("Document downloaded"),
     AccessKind.DOCUMENT_PREVIEW: _l("Document viewed"),
 }
@@ -425,7 +427,7 @@ class AccessLogEntry(Base):
     aktenzeichen: Mapped[str] = mapped_column(String(30))
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id",
                                                                ondelete="SET NULL"))
-    what: Mapped[AccessKind] = mapped_column(_enum(AccessKind, "access_kind"))
+    what: Mapped[AccessKind] = mapped_column(str_enum(AccessKind, "access_kind"))
     granted: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (

@@ -238,27 +238,38 @@ def open_case(
 
 def attach_to_case(fall: Fall, *, eingang_id: int, summary: str, actor: Actor,
                    document_ids: Sequence[int] = ()) -> FallEvent:
-    """Record on the case's timeline that an intake item (and its documents) arrived.
+    """Record on the case's timeline that an intake item (and its documents) arrived, and file
+    its documents and the portal's receipt (Eingangsbestätigung) in the E-Akte.
 
-    Attaching the same item twice (a retried routing) returns the first entry.
+    Attaching the same item twice (a retried routing) returns the first entry and files nothing
+    twice. A case opened from the item already has the entry (``open_case``); its documents are
+    filed all the same.
     """
     existing = db.session.scalar(
         select(FallEvent).where(FallEvent.fall_id == fall.id,
                                 FallEvent.eingang_id == eingang_id,
                                 FallEvent.kind == FallEventKind.EINGANG_ATTACHED.value))
-    if existing is not None:
+    filed = set(db.session.scalars(
+        select(CaseDocument.document_id).where(CaseDocument.fall_id == fall.id)))
+    documents = [(document_id, "") for document_id in dict.fromkeys(document_ids)
+                 if document_id not in filed]
+    receipt = _receipt_of(eingang_id)
+    if receipt is not None and receipt not in filed and receipt not in dict(documents):
+        documents.append((receipt, RECEIPT_KIND))
+    if existing is not None and not documents:
         return existing
-    event = _event(fall, FallEventKind.EINGANG_ATTACHED, summary[:2000], actor,
-                   eingang_id=eingang_id)
+    event = existing or _event(fall, FallEventKind.EINGANG_ATTACHED, summary[:2000], actor,
+                               eingang_id=eingang_id)
     origin = _eingang_origin(eingang_id)
-    for document_id in document_ids:
+    for document_id, kind in documents:
         _event(fall, FallEventKind.DOCUMENT_FILED, summary[:2000], actor,
                eingang_id=eingang_id, document_id=document_id)
-        _file(fall, document_id, origin=origin, kind="", title=_document_title(document_id),
+        _file(fall, document_id, origin=origin, kind=kind, title=_document_title(document_id),
               actor=actor, eingang_id=eingang_id)
     db.session.flush()
     record(actor, "fall.eingang_attached", "fall", fall.id,
-           after={"eingang_id": eingang_id, "documents": list(document_ids),
+           after={"eingang_id": eingang_id,
+                  "documents": [document_id for document_id, _kind in documents],
                   "event_id": event.id})
     return event
 
@@ -322,6 +333,18 @@ def add_event(fall: Fall, kind: FallEventKind | str, summary: str, actor: Actor,
 # --- the E-Akte -----------------------------------------------------------------------------
 
 _EINGAENGE = table("eingaenge", column("id"), column("citizen_id"))
+
+
+# The portal's receipt of an online submission, read by name like the intake table.
+_SUBMISSIONS = table("submissions", column("eingang_id"), column("receipt_document_id"))
+RECEIPT_KIND = "Eingangsbestätigung"
+
+
+def _receipt_of(eingang_id: int) -> int | None:
+    receipt: int | None = db.session.execute(
+        select(_SUBMISSIONS.c.receipt_document_id)
+        .where(_SUBMISSIONS.c.eingang_id == eingang_id).limit(1)).scalar()
+    return receipt
 
 
 def _eingang_origin(eingang_id: int) -> DocumentOrigin:

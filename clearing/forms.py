@@ -11,7 +11,6 @@ from wtforms import (
     BooleanField,
     EmailField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -20,7 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from amtsweg.forms import GermanDateField
+from amtsweg.forms import GermanDateField, WholeNumberField
 from clearing.models import EingangKind, EingangStatus, RejectionReason
 from clearing.queue import KIND_LABELS, STATUS_LABELS
 from storage.forms import UploadRequired
@@ -34,17 +33,6 @@ def _required(message: Any) -> DataRequired:
     return DataRequired(message=message)
 
 
-class WholeNumberField(IntegerField):
-    """A whole number with a message a person understands (not WTForms' English one)."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        self.data = None
-        raw = valuelist[0].strip() if valuelist else ""
-        if not raw:
-            return
-        if not raw.isdigit() or len(raw) > 9:
-            raise ValueError(_l("Enter a whole number, e.g. 3."))
-        self.data = int(raw)
 
 
 class QueueFilterForm(FlaskForm):
@@ -218,7 +206,8 @@ def kind_value(raw: str | None) -> EingangKind | None:
 
 
 def bulk_form(item_ids: list[int], **kwargs: Any) -> BulkForm:
-    """A bulk form with one checkbox per queue row (rendered by the macro layer like any field)."""
+    """A bulk form with one checkbox field ``item_<id>`` per posted row. The queue page renders
+    the row checkboxes as plain inputs with these names (see templates/clearing/index.html)."""
     fields = {f"item_{ident}": BooleanField(_l("Select item %(number)s", number=ident))
               for ident in item_ids}
     form_class = type("QueueBulkForm", (BulkForm,), fields)

@@ -6,19 +6,14 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 import clearing.rules  # noqa: F401  (its table belongs to the clearing metadata)
-from amtsweg.db import Base, UTCDateTime, utcnow
+from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
 from amtsweg.staff.models import Staff
 from backoffice.models import Fall
 from storage.models import Document
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, native_enum=False, length=30, create_constraint=True, name=name,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class EingangKind(enum.StrEnum):
@@ -58,8 +53,8 @@ class Eingang(Base):
     __tablename__ = "eingaenge"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[EingangKind] = mapped_column(_enum(EingangKind, "eingang_kind"))
-    status: Mapped[EingangStatus] = mapped_column(_enum(EingangStatus, "eingang_status"),
+    kind: Mapped[EingangKind] = mapped_column(str_enum(EingangKind, "eingang_kind"))
+    status: Mapped[EingangStatus] = mapped_column(str_enum(EingangStatus, "eingang_status"),
                                                   default=EingangStatus.NEW)
     # The Leistung (service) it concerns, by its catalogue code; empty when the sender did not know.
     service_code: Mapped[str | None] = mapped_column(String(60))
@@ -92,7 +87,7 @@ class Eingang(Base):
     # Empty for a follow-up the system routed to the case of the item it follows.
     routed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     rejection_reason: Mapped[RejectionReason | None] = mapped_column(
-        _enum(RejectionReason, "rejection_reason"))
+        str_enum(RejectionReason, "rejection_reason"))
     rejection_text: Mapped[str] = mapped_column(Text, default="")
     rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))

@@ -15,6 +15,7 @@ import holidays
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import joinedload, lazyload
 
 from amtsweg.audit.models import AuditEntry
 from amtsweg.extensions import db
@@ -40,6 +41,7 @@ def is_working_day(day: date, state: str) -> bool:
     return day.weekday() < 5 and day not in _holidays(state)
 
 
+@lru_cache(maxsize=4096)
 def working_days_between(start: date, end: date, state: str) -> int:
     """Working days after ``start`` up to and including ``end`` (received today: 0)."""
     if end <= start:
@@ -133,7 +135,12 @@ def queue_page(queue_filter: QueueFilter, cursor: Cursor | None, state: str,
                limit: int = PAGE_SIZE) -> QueuePage:
     """One page of the queue, oldest first; without a status filter only the open items."""
     statuses = (queue_filter.status,) if queue_filter.status else OPEN_STATUSES
-    query = select(Eingang).where(Eingang.status.in_(statuses))
+    # The list shows the holder's name only: no documents, no holder's roles or Fachbereiche
+    # (each would be one more statement per page).
+    query = select(Eingang).where(Eingang.status.in_(statuses)).options(
+        lazyload(Eingang.documents),
+        joinedload(Eingang.claimed_by).options(lazyload(Staff.role_rows),
+                                               lazyload(Staff.fachbereiche)))
     query = _filtered(query, queue_filter, state)
     if cursor is not None:
         query = query.where(tuple_(Eingang.received_at, Eingang.id)

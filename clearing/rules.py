@@ -1,8 +1,12 @@
 """Routing rules: which Fachbereich an item of a given service goes to (a proposal, not a law).
 
 The clearing office must not import the portal's catalogue (the layers point the other way), so
-each rule also carries the service's title as the queue shows it. Leads edit the table; rules
-missing for the services this office knows are seeded lazily from ``DEFAULT_RULES``.
+each rule also carries the service's title as the queue shows it. Leads edit the table.
+
+Rules are seeded from ``DEFAULT_RULES`` by ``amtsweg clearing seed-rules`` (run after
+``amtsweg db upgrade``) and otherwise on the first write that needs them (a bulk route, the
+lead's rules page when rows are missing). Pages that only read (the queue, an item) never write:
+they read the stored rules and fall back to the defaults in memory for a rule not stored yet.
 """
 
 from __future__ import annotations
@@ -91,14 +95,30 @@ def rules_by_code() -> dict[str, RoutingRule]:
 
 
 def service_labels() -> dict[str, str]:
-    return {code: rule.label for code, rule in rules_by_code().items()}
+    """Each service's title: the stored rule's, else the default's (one statement, no write)."""
+    labels = {default.service_code: default.label for default in DEFAULT_RULES}
+    for code, label in db.session.execute(select(RoutingRule.service_code, RoutingRule.label)):
+        labels[code] = label
+    return labels
+
+
+def missing_default_rules() -> bool:
+    """Whether a default rule is not stored yet (a read; the seeding is a separate write)."""
+    stored = set(db.session.scalars(select(RoutingRule.service_code)))
+    return any(default.service_code not in stored for default in DEFAULT_RULES)
 
 
 def proposed_fachbereich(service_code: str | None) -> Fachbereich | None:
     if not service_code:
         return None
     rule = db.session.scalar(select(RoutingRule).where(RoutingRule.service_code == service_code))
-    return rule.fachbereich if rule is not None else None
+    if rule is not None:
+        return rule.fachbereich
+    default = next((default for default in DEFAULT_RULES
+                    if default.service_code == service_code), None)
+    if default is None or default.fachbereich_code is None:
+        return None
+    return fachbereich_by_code(default.fachbereich_code)
 
 
 def update_rule(rule: RoutingRule, *, label: str, fachbereich: Fachbereich | None,

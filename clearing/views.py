@@ -30,7 +30,7 @@ from amtsweg.config import Settings
 from amtsweg.extensions import db
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint, staff_actor
-from amtsweg.staff.models import Fachbereich, Role, Staff
+from amtsweg.staff.models import Fachbereich, Role, Staff, StaffRole
 from backoffice.queries import case_by_aktenzeichen
 from clearing import queue, rules, triage
 from clearing.forms import (
@@ -121,15 +121,17 @@ def _caseworkers() -> list[tuple[int, str]]:
 
 
 def _clerks() -> list[tuple[int, str]]:
-    staff_members = db.session.scalars(select(Staff).where(Staff.active.is_(True))
-                                       .order_by(Staff.full_name))
-    return [(member.id, member.full_name) for member in staff_members
-            if member.has_role(*CLEARING_ROLES)]
+    # One statement: the role filter runs in SQL, not by loading every colleague's roles.
+    return [(ident, name) for ident, name in db.session.execute(
+        select(Staff.id, Staff.full_name).where(
+            Staff.active.is_(True),
+            select(StaffRole.staff_id).where(StaffRole.staff_id == Staff.id,
+                                             StaffRole.role.in_(CLEARING_ROLES)).exists())
+        .order_by(Staff.full_name))]
 
 
 def _services() -> dict[str, str]:
-    rules.ensure_default_rules()
-    db.session.commit()
+    # A read: never seeds or commits on a GET (rules.py says where seeding happens).
     labels = rules.service_labels()
     for code in queue.service_codes_in_use():
         labels.setdefault(code, code)
@@ -147,7 +149,7 @@ def _template_context() -> dict[str, Any]:
 
 
 def _render(template: str, **context: Any) -> str:
-    return render_template(template, **_template_context(), **context)
+    return render_template(template, **{**_template_context(), **context})
 
 
 # --- the queue ----------------------------------------------------------------------------------
@@ -171,14 +173,26 @@ def index() -> ResponseReturnValue:
                    if form[name].raw_data and form[name].raw_data[0]}
     next_args = ({**filter_args, "nach": page.next_cursor.encode()}
                  if page.next_cursor else None)
-    bulk = bulk_form([item.id for item in page.items], fachbereiche=_fachbereiche(),
-                     clerks=_clerks(), formdata=None)
-    today = queue.berlin_today()
-    ages = {item.id: queue.age_in_working_days(item.received_at, _state(), today)
+    # The rows' checkboxes are plain inputs in the template (named like bulk_form's fields);
+    # the form object only carries the CSRF token and the action fields.
+    bulk = bulk_form([], fachbereiche=_fachbereiche() if page.items else [],
+                     clerks=_clerks() if page.items else [], formdata=None)
+    today, state = queue.berlin_today(), _state()
+    ages = {item.id: queue.age_in_working_days(item.received_at, state, today)
             for item in page.items}
+    # 50 rows: resolve each translated label once per request instead of once per row (lazy
+    # strings and gettext go through Babel's lookup every time), and format the times once.
+    # "dd.MM.yyyy HH:mm" is all digits, so strftime in Berlin time gives what the `date`
+    # filter gives, in every locale.
+    received = {item.id: item.received_at.astimezone(queue.BERLIN).strftime("%d.%m.%Y %H:%M")
+                for item in page.items}
     return _render("clearing/index.html", form=form, items=page.items, counts=counts,
-                   ages=ages, services=services, filter_args=filter_args, next_args=next_args,
-                   paged=cursor is not None, bulk=bulk)
+                   ages=ages, received=received, services=services, filter_args=filter_args,
+                   next_args=next_args, paged=cursor is not None, bulk=bulk,
+                   kind_labels={kind: str(label) for kind, label in queue.KIND_LABELS.items()},
+                   status_labels={status: str(label)
+                                  for status, label in queue.STATUS_LABELS.items()},
+                   select_label=_("Select item %(number)s"), overdue_label=_("overdue"))
 
 
 @bp.post("/sammelaktion")
@@ -456,8 +470,11 @@ def paper_intake() -> ResponseReturnValue:
 @bp.get("/regeln")
 def rules_list() -> ResponseReturnValue:
     _require_lead()
-    rules.ensure_default_rules()
-    db.session.commit()
+    if rules.missing_default_rules():
+        # Seeding is a write, done once per database (normally by `amtsweg clearing
+        # seed-rules` after `amtsweg db upgrade`); every later visit only reads.
+        rules.ensure_default_rules()
+        db.session.commit()
     return _render("clearing/rules.html", rules=rules.all_rules())
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from amtsweg.db import Base, UTCDateTime, utcnow
+from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
 from clearing.models import Eingang, EingangKind
 from storage.models import Document
 
@@ -63,8 +63,7 @@ class Submission(Base):
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id", ondelete="SET NULL"))
     service_code: Mapped[str | None] = mapped_column(String(60))
     kind: Mapped[EingangKind] = mapped_column(
-        Enum(EingangKind, native_enum=False, length=30, create_constraint=True,
-             name="submission_kind", values_callable=lambda e: [m.value for m in e]))
+        str_enum(EingangKind, "submission_kind"))
     title: Mapped[str] = mapped_column(String(200))
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

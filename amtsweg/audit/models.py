@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Index, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from amtsweg.db import Base, UTCDateTime, utcnow
+from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class ActorKind(enum.StrEnum):
@@ -27,8 +27,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_kind: Mapped[ActorKind] = mapped_column(
-        Enum(ActorKind, native_enum=False, length=20, create_constraint=True, name="actor_kind",
-             values_callable=lambda e: [m.value for m in e]))
+        str_enum(ActorKind, "actor_kind", length=20))
     # No foreign key: the entry must outlive the account it names (deletion, retention).
     actor_id: Mapped[int | None]
     actor_name: Mapped[str] = mapped_column(String(200))

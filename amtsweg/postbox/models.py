@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from amtsweg.db import Base, UTCDateTime, utcnow
+from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class PostboxKind(enum.StrEnum):
@@ -26,8 +26,7 @@ class PostboxMessage(Base):
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id", ondelete="CASCADE"))
     kind: Mapped[PostboxKind] = mapped_column(
-        Enum(PostboxKind, native_enum=False, length=20, create_constraint=True,
-             name="postbox_kind", values_callable=lambda e: [m.value for m in e]))
+        str_enum(PostboxKind, "postbox_kind", length=20))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     sender_name: Mapped[str] = mapped_column(String(200))

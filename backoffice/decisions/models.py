@@ -10,7 +10,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,13 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from amtsweg.db import Base, UTCDateTime, utcnow
+from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
 from backoffice.models import Fall
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, native_enum=False, length=30, create_constraint=True, name=name,
-                values_callable=lambda e: [m.value for m in e], validate_strings=True)
 
 
 class DecisionKind(enum.StrEnum):
@@ -62,9 +56,9 @@ class Decision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fall_id: Mapped[int] = mapped_column(ForeignKey("faelle.id", ondelete="CASCADE"))
-    status: Mapped[DecisionStatus] = mapped_column(_enum(DecisionStatus, "decision_status"),
+    status: Mapped[DecisionStatus] = mapped_column(str_enum(DecisionStatus, "decision_status"),
                                                    default=DecisionStatus.DRAFT)
-    kind: Mapped[DecisionKind] = mapped_column(_enum(DecisionKind, "decision_kind"))
+    kind: Mapped[DecisionKind] = mapped_column(str_enum(DecisionKind, "decision_kind"))
     subject: Mapped[str] = mapped_column(String(200), default="")
     tenor: Mapped[str] = mapped_column(Text, default="")
     begruendung: Mapped[str] = mapped_column(Text, default="")
@@ -85,7 +79,7 @@ class Decision(Base):
     issued_by_name: Mapped[str | None] = mapped_column(String(200))
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id",
                                                                ondelete="SET NULL"))
-    delivery: Mapped[Delivery | None] = mapped_column(_enum(Delivery, "decision_delivery"))
+    delivery: Mapped[Delivery | None] = mapped_column(str_enum(Delivery, "decision_delivery"))
     postbox_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("postbox_messages.id", ondelete="SET NULL"))
     posted_on: Mapped[date | None] = mapped_column(Date)  # paper: the day it went to the post
@@ -159,13 +153,13 @@ class Widerspruch(Base):
     received_on: Mapped[date] = mapped_column(Date)
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[WiderspruchStatus] = mapped_column(
-        _enum(WiderspruchStatus, "widerspruch_status"), default=WiderspruchStatus.OPEN)
+        str_enum(WiderspruchStatus, "widerspruch_status"), default=WiderspruchStatus.OPEN)
     note: Mapped[str] = mapped_column(Text, default="")
     abhilfe_decision_id: Mapped[int | None] = mapped_column(
         ForeignKey("decisions.id", ondelete="SET NULL"))
     forwarded_on: Mapped[date | None] = mapped_column(Date)
     outcome: Mapped[WiderspruchOutcome | None] = mapped_column(
-        _enum(WiderspruchOutcome, "widerspruch_outcome"))
+        str_enum(WiderspruchOutcome, "widerspruch_outcome"))
     outcome_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_name: Mapped[str] = mapped_column(String(200))

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import column, select, table
 
 from amtsweg.audit.services import Actor, record
@@ -41,7 +42,15 @@ from backoffice.decisions.periods import (
     is_late,
     objection_period_end,
 )
-from backoffice.models import DocumentOrigin, Fall, FallEvent, FallStatus, Party, PartyRole
+from backoffice.models import (
+    DocumentOrigin,
+    Fall,
+    FallEvent,
+    FallStatus,
+    Party,
+    PartyRole,
+    register_event_labels,
+)
 from backoffice.services import add_deadline, add_event, file_document
 from storage.services import store_upload
 
@@ -65,6 +74,17 @@ class DecisionEventKind:
     WIDERSPRUCH_ABHILFE = "widerspruch_abhilfe"
     WIDERSPRUCH_FORWARDED = "widerspruch_forwarded"
     WIDERSPRUCH_OUTCOME = "widerspruch_outcome"
+
+
+register_event_labels({
+    DecisionEventKind.DECISION_DRAFTED: _l("Decision drafted"),
+    DecisionEventKind.BESCHEID_ISSUED: _l("Bescheid issued"),
+    DecisionEventKind.OBJECTION_PERIOD: _l("Objection period started"),
+    DecisionEventKind.WIDERSPRUCH_RECEIVED: _l("Widerspruch received"),
+    DecisionEventKind.WIDERSPRUCH_ABHILFE: _l("Widerspruch remedied (Abhilfe)"),
+    DecisionEventKind.WIDERSPRUCH_FORWARDED: _l("Widerspruch sent to the Widerspruchsbehörde"),
+    DecisionEventKind.WIDERSPRUCH_OUTCOME: _l("Widerspruch decided"),
+})
 
 
 class DecisionRefused(ValueError):

@@ -4,6 +4,7 @@ wrong, empty, oversized, hostile and stale input on every form."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -217,6 +218,24 @@ def test_the_case_shows_parties_documents_timeline_and_notes(
     assert "Noch keine Dokumente." in page
     assert "Fall angelegt" in page or "Verlauf" in page
     assert 'name="version"' in page
+
+
+def test_the_case_links_to_its_decisions(signed_in: FlaskClient, fall_id: int) -> None:
+    # Without this link a caseworker could not reach the Bescheide from the case file.
+    page = text(signed_in.get(f"/intern/faelle/{fall_id}"))
+    assert f'href="/intern/faelle/{fall_id}/bescheide"' in page
+    assert "Entscheidungen und Widersprüche" in page
+
+
+def test_the_case_version_is_a_hidden_field_not_a_text_box(signed_in: FlaskClient,
+                                                             fall_id: int) -> None:
+    # Regression: VersionField's type name was not "HiddenField", so the forms macro rendered
+    # an editable "Version – optional" text box on the case, assignment and party pages.
+    for path in ("", "/zuweisen"):
+        page = text(signed_in.get(f"/intern/faelle/{fall_id}{path}"))
+        assert re.search(r'<input[^>]*name="version"[^>]*type="hidden"|'
+                         r'<input[^>]*type="hidden"[^>]*name="version"', page), path
+        assert 'for="version"' not in page, path
 
 
 def test_the_timeline_is_paged_at_100_newest_first(app: Flask, signed_in: FlaskClient,

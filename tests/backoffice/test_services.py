@@ -162,6 +162,47 @@ def test_attach_to_case_records_item_and_documents_once(create_staff, create_cas
     assert entry.actor_name == "clerk"
 
 
+def test_a_case_routed_from_the_portal_files_the_documents_and_the_receipt(
+        create_staff, create_citizen) -> None:
+    """Regression: open_case already wrote the arrival entry, so attach_to_case returned early
+    and a case routed from clearing had an empty E-Akte (and the receipt was never filed)."""
+    from backoffice.models import CaseDocument, DocumentOrigin
+    from clearing.triage import RouteTarget, claim, route
+    from portal.services import AttachedDocument, submit
+    from tests.backoffice.decisions.conftest import APPLICANT as APPLYING
+    from tests.backoffice.decisions.conftest import CHILD as LEA
+
+    citizen = db.session.merge(create_citizen("sabine@example.org"))
+    clerk = db.session.merge(create_staff("clerk", roles=(Role.CLEARING,), fachbereiche=("uvg",)))
+    certificate = blank_pdf()
+    submission = submit(citizen=citizen, kind=EingangKind.NEUANTRAG, title="Antrag",
+                        idempotency_key="antrag-regression-1", sender_name="Sabine Müller",
+                        service_code="uvg", parties=[LEA, APPLYING],
+                        documents=[AttachedDocument(certificate, "geburtsurkunde", "Urkunde")])
+    eingang_id = submission.eingang.id
+    uvg = fachbereich_by_code("uvg")
+    assert uvg is not None
+    routed = route(eingang_id, claim(eingang_id, clerk).version, RouteTarget(uvg.id), clerk)
+    db.session.commit()
+    fall = db.session.get_one(Fall, routed.fall_id)
+
+    rows = list(db.session.scalars(select(CaseDocument).where(CaseDocument.fall_id == fall.id)
+                                   .order_by(CaseDocument.id)))
+    assert [(row.document_id, row.kind, row.origin) for row in rows] == [
+        (certificate.id, "", DocumentOrigin.ONLINE),
+        (submission.receipt_document_id, "Eingangsbestätigung", DocumentOrigin.ONLINE)]
+    kinds = [e.kind for e in timeline(fall)]
+    assert kinds.count("eingang_attached") == 1
+    assert kinds.count("document_filed") == 2
+
+    # A retried routing files nothing twice.
+    attach_to_case(fall, eingang_id=eingang_id, summary="noch einmal", actor=SYSTEM,
+                   document_ids=[certificate.id])
+    db.session.commit()
+    assert db.session.scalar(select(func.count(CaseDocument.id))
+                             .where(CaseDocument.fall_id == fall.id)) == 2
+
+
 def test_assign_case_hands_over_and_back_to_the_pool(create_staff, create_case) -> None:
     lead = create_staff("lead", roles=(Role.LEAD,))
     first = create_staff("first", full_name="Frieda Erste")

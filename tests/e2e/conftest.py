@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Request,
+    sync_playwright,
+)
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -83,3 +90,59 @@ def axe_violations(page: Page) -> list[dict[str, object]]:
 def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def assert_clean(page: Page, name: str) -> None:
+    """The checks every page of a journey passes: a screenshot, no CSP error in the console,
+    no request to a foreign host, and no WCAG 2.1 AA violation found by axe-core."""
+    page.wait_for_load_state("load")
+    screenshot(page, name)
+    watch: PageWatch = page.watch  # type: ignore[attr-defined]
+    assert watch.foreign_requests == [], (name, watch.foreign_requests)
+    csp = [e for e in watch.console_errors if "Content Security Policy" in e]
+    assert csp == [], (name, csp)
+    violations = axe_violations(page)
+    assert violations == [], (name, page.url, violations)
+
+
+def pdf_file(text: str) -> bytes:
+    """A small real PDF (reportlab) with ``text`` on its only page."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    document = canvas.Canvas(buffer, pagesize=A4)
+    document.drawString(72, 760, text)
+    document.showPage()
+    document.save()
+    return buffer.getvalue()
+
+
+def fill_form(page: Page, answers: dict[str, str]) -> None:
+    """Answer a form by field name, as a person would: type, tick, choose."""
+    for name, value in answers.items():
+        inputs = page.locator(f'[name="{name}"]')
+        first = inputs.first
+        tag = first.evaluate("el => el.tagName.toLowerCase()")
+        kind = first.get_attribute("type") or ""
+        if kind == "radio":
+            page.locator(f'input[name="{name}"][value="{value}"]').check()
+        elif kind == "checkbox":
+            if value:
+                first.check()
+            else:
+                first.uncheck()
+        elif tag == "select":
+            first.select_option(value)
+        else:
+            first.fill(value)
+
+
+def click_through(page: Page, target: str | Locator) -> None:
+    """Click a link or submit button and wait until the next page has loaded (a plain click
+    returns before the navigation starts, and the old page would be checked again)."""
+    locator = page.locator(target).first if isinstance(target, str) else target
+    with page.expect_navigation(wait_until="load"):
+        locator.click()

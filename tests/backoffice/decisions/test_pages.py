@@ -227,3 +227,18 @@ def test_an_online_objection_is_attached_on_the_overview(
     widerspruch = db.session.scalar(select(Widerspruch))
     assert widerspruch is not None
     assert widerspruch.eingang_id == item
+
+
+def test_the_case_timeline_names_decision_events(app_ctx: None, signed_in: FlaskClient,
+                                                 create_case: Callable[..., Fall]) -> None:
+    # Regression: the timeline showed the raw kinds "decision_drafted" and "bescheid_issued".
+    fall = create_case()
+    decision = draft_for(fall)
+    issue_decision(decision, SYSTEM, posted_on=date(2026, 11, 20), today=date(2026, 11, 20))
+    db.session.commit()
+    page = signed_in.get(base(fall)).get_data(as_text=True)
+    assert "Entscheidung entworfen" in page
+    assert "Bescheid erlassen" in page
+    assert "decision_drafted" not in page
+    assert "bescheid_issued" not in page
+    assert "objection_period_started" not in page
