@@ -75,8 +75,10 @@ e2e: install system-packages
 
 test: lint typecheck unit
 
+# As modules (python -m bench.NAME): run as scripts, bench/queue.py would shadow the stdlib's queue.
 bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in storage queue cases bescheide submit; do echo "== bench/$$b.py"; \
+		$(BIN)/python -m bench.$$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """1,000 Bescheid PDFs in a row, beside a bare reportlab letter of the same length.
 
-Run: .venv/bin/python bench/bescheide.py [--count 1000]
+Run: .venv/bin/python -m bench.bescheide [--count 1000]
 
 Both sides render the same text (subject, Tenor, a two-page Begründung, the default
 Rechtsbehelfsbelehrung) into A4 PDFs in memory. The Bescheid is ``backoffice.decisions.pdf``:

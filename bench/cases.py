@@ -1,6 +1,6 @@
 """Case lists, search and a case view over 100,000 cases, beside a bare endpoint (same SQL).
 
-Run: .venv/bin/python bench/cases.py [--cases 100000] [--events 1000000] [--requests 200] [--keep]
+Run: .venv/bin/python -m bench.cases [--cases 100000] [--events 1000000] [--requests 200] [--keep]
 Needs PostgreSQL (AMTSWEG_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432). It
 creates the database ``amtsweg_bench_cases``, fills it with COPY (cases, two parties each, a
 million timeline events, a document in the E-Akte for every fifth event, open follow-ups) and

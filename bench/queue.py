@@ -1,6 +1,6 @@
 """The clearing queue with a million items, beside a bare endpoint running the same SQL.
 
-Run: .venv/bin/python bench/queue.py [--rows 1000000] [--requests 200] [--keep]
+Run: .venv/bin/python -m bench.queue [--rows 1000000] [--requests 200] [--keep]
 Needs PostgreSQL (AMTSWEG_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432). It
 creates the database ``amtsweg_bench_queue``, fills it with COPY (most items long routed, a few
 thousand open, as in an office that has run for years), and drops it again unless ``--keep``.

@@ -1,6 +1,6 @@
 """Blob store throughput and memory, beside raw baselines measured in the same run.
 
-Run: .venv/bin/python bench/storage.py
+Run: .venv/bin/python -m bench.storage
 Starts its own moto S3 server on loopback in a separate process, so the server's CPU and
 memory are not counted against the client.
 """

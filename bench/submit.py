@@ -1,6 +1,6 @@
 """Citizens submitting a UVG application over HTTP, beside a minimal upload endpoint.
 
-Run: .venv/bin/python bench/submit.py [--citizens 24] [--concurrency 6] [--seconds 30]
+Run: .venv/bin/python -m bench.submit [--citizens 24] [--concurrency 6] [--seconds 30]
                                       [--workers 3]
 Needs PostgreSQL (AMTSWEG_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432). It
 creates the database ``amtsweg_bench_submit``, migrates it with ``amtsweg db upgrade``, keeps the
