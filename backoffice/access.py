@@ -13,12 +13,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import abort
 from sqlalchemy import event, select
-from sqlalchemy.orm import Mapper
+from sqlalchemy.orm import Mapper, joinedload
 
 from amtsweg.extensions import db
 from amtsweg.staff.models import Staff
 from backoffice.models import AccessKind, AccessLogEntry, Fall
+from backoffice.queries import fachbereich_scope
 from storage.models import Document
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -37,6 +39,25 @@ def _refuse_update(_mapper: Mapper[Any], _connection: Any, _target: AccessLogEnt
 @event.listens_for(AccessLogEntry, "before_delete")
 def _refuse_delete(_mapper: Mapper[Any], _connection: Any, _target: AccessLogEntry) -> None:
     raise AccessLogIsAppendOnly("access log entries are never deleted")
+
+
+def case_for(staff: Staff, fall_id: int, what: AccessKind = AccessKind.CASE_VIEW) -> Fall:
+    """The case, if ``staff`` belongs to its Fachbereich; for every case and decision route.
+
+    Unknown: 404. Another Fachbereich's case: 403, and the attempt is logged and committed
+    before answering, so guessing URLs leaves a trace (§ 35 SGB I).
+    """
+    # The responsible colleague is shown by name only; without lazyload("*") loading them
+    # would pull their roles and Fachbereiche too (two queries per page for nothing).
+    fall = db.session.get(Fall, fall_id, options=[joinedload(Fall.responsible).lazyload("*")])
+    if fall is None:
+        abort(404)
+    if fall.fachbereich_id not in fachbereich_scope(staff):
+        db.session.rollback()
+        log_access(staff, fall, what, granted=False)
+        db.session.commit()
+        abort(403)
+    return fall
 
 
 def log_access(staff: Staff, fall: Fall, what: AccessKind, *, document: Document | None = None,

@@ -28,7 +28,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from amtsweg.config import Settings
@@ -106,24 +105,7 @@ def _today() -> date:
 
 
 def _case(fall_id: int, what: AccessKind = AccessKind.CASE_VIEW) -> Fall:
-    """The case, if the signed-in staff member belongs to its Fachbereich.
-
-    Unknown: 404. Another Fachbereich's case: 403, and the attempt is logged and committed
-    before answering, so guessing URLs leaves a trace (§ 35 SGB I).
-    """
-    # The responsible colleague is shown by name only; without lazyload("*") loading them
-    # would pull their roles and Fachbereiche too (two queries per page for nothing).
-    fall = db.session.get(Fall, fall_id,
-                          options=[joinedload(Fall.responsible).lazyload("*")])
-    if fall is None:
-        abort(404)
-    staff = _staff()
-    if fall.fachbereich_id not in queries.fachbereich_scope(staff):
-        db.session.rollback()
-        access.log_access(staff, fall, what, granted=False)
-        db.session.commit()
-        abort(403)
-    return fall
+    return access.case_for(_staff(), fall_id, what)
 
 
 def _case_document(fall: Fall, case_document_id: int) -> CaseDocument:

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from amtsweg.extensions import db
 from amtsweg.sessions import current_staff, guard_staff_blueprint, staff_actor
 from amtsweg.staff.models import Role, Staff
-from backoffice import access, queries
+from backoffice import access
 from backoffice.decisions import services
 from backoffice.decisions.forms import (
     AttachObjectionForm,
@@ -56,18 +56,7 @@ def _staff() -> Staff:
 
 
 def _case(fall_id: int, what: AccessKind = AccessKind.CASE_VIEW) -> Fall:
-    """The case if the staff member belongs to its Fachbereich: unknown 404, other 403 (logged
-    and committed before answering, so guessing URLs leaves a trace, § 35 SGB I)."""
-    fall = db.session.get(Fall, fall_id)
-    if fall is None:
-        abort(404)
-    staff = _staff()
-    if fall.fachbereich_id not in queries.fachbereich_scope(staff):
-        db.session.rollback()
-        access.log_access(staff, fall, what, granted=False)
-        db.session.commit()
-        abort(403)
-    return fall
+    return access.case_for(_staff(), fall_id, what)
 
 
 def _decision(fall: Fall, decision_id: int) -> Decision:
