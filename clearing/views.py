@@ -7,6 +7,7 @@ render or redirect. Only staff with the clearing role (or leads) get in; everyon
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -24,6 +25,7 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from amtsweg.config import Settings
@@ -318,6 +320,27 @@ def _refused(eingang_id: int, refusal: triage.ClearingError) -> ResponseReturnVa
     return redirect(url_for("clearing.detail", eingang_id=eingang_id))
 
 
+_REFUSALS = (triage.StaleVersion, triage.AlreadyDone, triage.HeldByOther, triage.NotClaimed,
+             triage.EingangNotFound)
+
+
+def _perform(eingang_id: int, action: Callable[[], object], *, form: FlaskForm, template: str,
+             done: str, then: str) -> ResponseReturnValue:
+    """Run one triage action in its transaction: a refusal about the item's state goes back to
+    the item with its reason, a refusal about the input stays on the form, success commits."""
+    try:
+        action()
+    except _REFUSALS as refusal:
+        return _refused(eingang_id, refusal)
+    except triage.ClearingError as refusal:
+        db.session.rollback()
+        form.form_errors.append(str(refusal.message))
+        return _action_page(_eingang_or_404(eingang_id), template, form, 400)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(then)
+
+
 @bp.route("/<int:eingang_id>/weiterleiten", methods=["GET", "POST"])
 def route(eingang_id: int) -> ResponseReturnValue:
     eingang = _eingang_or_404(eingang_id)
@@ -335,18 +358,11 @@ def route(eingang_id: int) -> ResponseReturnValue:
                                 fall_id=fall_id,
                                 caseworker_id=int(form.caseworker.data)
                                 if form.caseworker.data else None)
-    try:
-        triage.route(eingang_id, form.version_number, target, _staff())
-    except (triage.StaleVersion, triage.AlreadyDone, triage.HeldByOther, triage.NotClaimed,
-            triage.EingangNotFound) as refusal:
-        return _refused(eingang_id, refusal)
-    except triage.ClearingError as refusal:
-        db.session.rollback()
-        form.form_errors.append(str(refusal.message))
-        return _action_page(_eingang_or_404(eingang_id), "clearing/route.html", form, 400)
-    db.session.commit()
-    flash(_("The item has been routed."), "success")
-    return redirect(url_for("clearing.detail", eingang_id=eingang_id))
+    return _perform(eingang_id,
+                    lambda: triage.route(eingang_id, form.version_number, target, _staff()),
+                    form=form, template="clearing/route.html",
+                    done=_("The item has been routed."),
+                    then=url_for("clearing.detail", eingang_id=eingang_id))
 
 
 def _case_id(form: RouteForm) -> int | None:
@@ -369,20 +385,13 @@ def request_information(eingang_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _action_page(eingang, "clearing/request.html", form,
                             400 if request.method == "POST" else 200)
-    try:
-        triage.request_information(eingang_id, form.version_number,
-                                   (form.subject.data or "").strip(),
-                                   (form.body.data or "").strip(), _staff())
-    except (triage.StaleVersion, triage.AlreadyDone, triage.HeldByOther, triage.NotClaimed,
-            triage.EingangNotFound) as refusal:
-        return _refused(eingang_id, refusal)
-    except triage.ClearingError as refusal:
-        db.session.rollback()
-        form.form_errors.append(str(refusal.message))
-        return _action_page(_eingang_or_404(eingang_id), "clearing/request.html", form, 400)
-    db.session.commit()
-    flash(_("The citizen has been asked. The item waits for the answer."), "success")
-    return redirect(url_for("clearing.index"))
+    return _perform(eingang_id,
+                    lambda: triage.request_information(eingang_id, form.version_number,
+                                                       (form.subject.data or "").strip(),
+                                                       (form.body.data or "").strip(), _staff()),
+                    form=form, template="clearing/request.html",
+                    done=_("The citizen has been asked. The item waits for the answer."),
+                    then=url_for("clearing.index"))
 
 
 @bp.route("/<int:eingang_id>/ablehnen", methods=["GET", "POST"])
@@ -393,19 +402,12 @@ def reject(eingang_id: int) -> ResponseReturnValue:
         return _action_page(eingang, "clearing/reject.html", form,
                             400 if request.method == "POST" else 200)
     letter = (form.letter.data or "").strip() if form.send_letter.data else None
-    try:
-        triage.reject(eingang_id, form.version_number, RejectionReason(form.reason.data),
-                      form.text.data or "", letter, _staff())
-    except (triage.StaleVersion, triage.AlreadyDone, triage.HeldByOther, triage.NotClaimed,
-            triage.EingangNotFound) as refusal:
-        return _refused(eingang_id, refusal)
-    except triage.ClearingError as refusal:
-        db.session.rollback()
-        form.form_errors.append(str(refusal.message))
-        return _action_page(_eingang_or_404(eingang_id), "clearing/reject.html", form, 400)
-    db.session.commit()
-    flash(_("The item has been rejected."), "success")
-    return redirect(url_for("clearing.index"))
+    return _perform(eingang_id,
+                    lambda: triage.reject(eingang_id, form.version_number,
+                                          RejectionReason(form.reason.data),
+                                          form.text.data or "", letter, _staff()),
+                    form=form, template="clearing/reject.html",
+                    done=_("The item has been rejected."), then=url_for("clearing.index"))
 
 
 def _document_or_404(eingang_id: int, document_id: int) -> EingangDocument:
