@@ -6,7 +6,7 @@ import importlib
 
 from flask import Flask
 
-from amtsweg import errors, i18n, navigation, security, sessions, uploads
+from amtsweg import errors, field_html, i18n, navigation, security, sessions, uploads
 from amtsweg.config import PROJECT_ROOT, Settings, load_settings
 from amtsweg.extensions import babel, csrf, db, limiter, migrate
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     sessions.init_app(app)
     navigation.init_app(app)
     i18n.init_app(app)
+    app.jinja_env.globals["render_field"] = field_html.render_field
     errors.init_app(app)
     _register_blueprints(app, settings)
     return app

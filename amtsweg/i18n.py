@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from babel import support
 from flask import Blueprint, Flask, has_request_context, redirect, request, session
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import Domain, format_date, format_datetime, format_decimal
+from flask_babel import _get_current_context as _babel_context
 
+from amtsweg.extensions import babel as babel_extension
 from amtsweg.sessions import safe_next_url
 
 LOCALES = ("de", "en")
@@ -48,7 +51,32 @@ def _date(value: date | datetime | None, fmt: str = "medium") -> str:
     return formatted
 
 
+class RequestCachedDomain(Domain):  # type: ignore[misc]  # flask_babel has no type hints
+    """Flask-Babel's domain, keeping the request's translations at hand.
+
+    Every ``_()`` in a template or view asked Flask-Babel for the locale and looked the
+    translations up again (a dozen proxy and attribute lookups each); a staff page makes about
+    fifty such calls. The translations are kept on the request's Babel context together with
+    the locale they are for, so ``force_locale`` (letters are always German) still switches.
+    """
+
+    def get_translations(self) -> support.NullTranslations:
+        context = _babel_context()
+        if context is None:
+            return support.NullTranslations()
+        locale = getattr(context, "babel_locale", None)
+        cached = getattr(context, "amtsweg_translations", None)
+        if locale is not None and cached is not None and cached[0] is locale:
+            translations: support.NullTranslations = cached[1]
+            return translations
+        translations = super().get_translations()
+        context.amtsweg_translations = (getattr(context, "babel_locale", None), translations)
+        return translations
+
+
 def init_app(app: Flask) -> None:
+    # Replaces the domain Flask-Babel would create on first use (a cached property).
+    babel_extension.__dict__["domain_instance"] = RequestCachedDomain(domain="messages")
     app.jinja_env.filters["cents"] = _cents
     app.jinja_env.filters["date"] = _date
     app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -27,6 +27,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from amtsweg.audit.models import ActorKind
 from amtsweg.audit.services import ANONYMOUS, Actor
@@ -123,6 +124,9 @@ def citizen_actor(citizen: Citizen) -> Actor:
     return Actor(ActorKind.CITIZEN, citizen.id, f"citizen:{citizen.id}")
 
 
+_STAFF_IDENTITY_OPTIONS = (joinedload(Staff.role_rows), joinedload(Staff.fachbereiche))
+
+
 def _load_identity(key: str, model: type[Staff | Citizen], idle: timedelta) -> Any:
     data = session.get(key)
     if not data:
@@ -132,7 +136,11 @@ def _load_identity(key: str, model: type[Staff | Citizen], idle: timedelta) -> A
         session.clear()
         g.session_expired = True
         return None
-    identity = cast("Staff | Citizen | None", db.session.get(model, data.get("id")))
+    # Staff come with their roles and Fachbereiche in the same statement: every staff request
+    # needs them (navigation, guards, scopes), and three round trips were a fixed cost of each.
+    options = _STAFF_IDENTITY_OPTIONS if model is Staff else ()
+    identity = cast("Staff | Citizen | None",
+                    db.session.get(model, data.get("id"), options=options))
     if identity is None or identity.session_epoch != data.get("epoch"):
         session.clear()
         return None

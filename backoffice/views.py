@@ -66,6 +66,7 @@ from backoffice.models import (
     Party,
     Wiedervorlage,
 )
+from backoffice.modules import case_links
 from storage.forms import store_field_upload
 from storage.services import document_response
 
@@ -198,6 +199,7 @@ def _render_case(fall: Fall, *, status_form: StatusForm | None = None,
     return _render("backoffice/case.html", fall=fall, timeline=timeline,
                    documents=queries.case_documents(fall.id),
                    notes=queries.case_notes(fall.id),
+                   module_links=case_links(fall),
                    deadlines=queries.case_deadlines(fall.id),
                    versions=queries.party_versions([party.id for party in fall.parties]),
                    status_form=status_form or _status_form(fall),

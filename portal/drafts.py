@@ -95,7 +95,9 @@ def save_answers(draft: Draft, answers: dict[str, Any], step: str, actor: Actor)
 
 
 def attach_document(draft: Draft, document: Document, requirement: str, actor: Actor) -> None:
-    """Add a stored upload to the draft (the caller stored it in this transaction)."""
+    """Add a stored upload to the draft (the caller stored it in this transaction).
+
+    The caller commits, once for all files of a page together with the page's answers."""
     draft.documents.append(DraftDocument(document=document, requirement=requirement))
     now = utcnow()
     draft.updated_at = now
@@ -103,7 +105,6 @@ def attach_document(draft: Draft, document: Document, requirement: str, actor: A
     draft.reminder_sent_at = None
     record(actor, "draft.document_attached", OBJECT_TYPE, draft.id,
            after={"document_id": document.id, "requirement": requirement})
-    db.session.commit()
 
 
 def find_draft_document(draft: Draft, draft_document_id: int) -> DraftDocument | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import secrets
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -27,7 +26,7 @@ from portal.models import Submission, SubmissionDocument
 from portal.receipt import ReceiptDocument, SummarySection, render_receipt
 from portal.references import make_reference
 from storage.models import Document
-from storage.services import store_upload
+from storage.services import store_generated
 
 
 @dataclass(frozen=True)
@@ -150,8 +149,8 @@ def _file_receipt(submission: Submission, summary: Sequence[SummarySection],
                   documents: Sequence[AttachedDocument]) -> None:
     pdf = render_receipt(_settings().office, submission, summary,
                          [ReceiptDocument(item.label, item.document) for item in documents])
-    receipt = store_upload(io.BytesIO(pdf), f"Eingangsbestaetigung-{submission.reference}.pdf",
-                           SYSTEM)
+    receipt = store_generated(pdf, f"Eingangsbestaetigung-{submission.reference}.pdf",
+                              "application/pdf", SYSTEM)
     submission.receipt_document_id = receipt.id
 
 

@@ -8,6 +8,7 @@ Authorisation is the calling route's job; this module knows nothing of who may s
 
 from __future__ import annotations
 
+import io
 import logging
 import unicodedata
 from typing import IO, Any
@@ -54,6 +55,26 @@ def store_upload(upload: IO[bytes], filename: str | None, owner: Actor) -> Docum
     document = Document(filename=checked.filename, media_type=checked.media_type,
                         size=blob.size, sha256=blob.sha256, storage_key=blob.key,
                         owner_kind=owner_kind, owner_id=owner.id)
+    db.session.add(document)
+    db.session.flush()
+    record(owner, "document.stored", "document", document.id, after=document.audit_view())
+    return document
+
+
+def store_generated(content: bytes, filename: str, media_type: str, owner: Actor) -> Document:
+    """Store a file the office made itself (a receipt, a Bescheid, a letter).
+
+    The upload checks and the virus scan exist because a citizen's file is untrusted; a PDF
+    the app has just drawn is not, and parsing it again cost as much as drawing it. The caller
+    commits, as with :func:`store_upload`.
+    """
+    owner_kind = _owner_kind(owner)
+    store = get_blobstore()
+    blob = store.put(io.BytesIO(content), size=len(content))
+    _remember(_WRITTEN, store, blob.key)
+    document = Document(filename=filename, media_type=media_type, size=blob.size,
+                        sha256=blob.sha256, storage_key=blob.key, owner_kind=owner_kind,
+                        owner_id=owner.id)
     db.session.add(document)
     db.session.flush()
     record(owner, "document.stored", "document", document.id, after=document.audit_view())

@@ -7,7 +7,6 @@ table is read by its name only (``eingaenge``), never imported.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -52,7 +51,7 @@ from backoffice.models import (
     register_event_labels,
 )
 from backoffice.services import add_deadline, add_event, file_document
-from storage.services import store_upload
+from storage.services import store_generated
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MAX_TEXT = 20_000
@@ -259,7 +258,7 @@ def bescheid_data(decision: Decision, office: OfficeData, remedy: str) -> Besche
 
 def _file_in_eakte(decision: Decision, pdf: bytes, actor: Actor) -> int:
     filename = f"Bescheid-{decision.fall.aktenzeichen}-{decision.id}.pdf"
-    document = store_upload(io.BytesIO(pdf), filename, actor)
+    document = store_generated(pdf, filename, "application/pdf", actor)
     file_document(decision.fall, document, origin=DocumentOrigin.GENERATED, kind="Bescheid",
                   title=decision.subject or filename, actor=actor)
     return document.id

@@ -64,3 +64,27 @@ def _receipt(submission: Submission):
     document = db.session.get(Document, submission.receipt_document_id)
     assert document is not None
     return document
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_the_receipt_keeps_every_character_of_long_and_hostile_answers(create_citizen) -> None:
+    # An answer without a single space is cut between characters to fit its column; markup and
+    # PDF syntax in an answer are text, nothing else.
+    citizen = db.session.merge(create_citizen())
+    unbroken = "Z" * 2_500
+    hostile = "(</para>) \\ %%EOF <font color=red>x</font>"
+    rows = [(f"Frage {number}", f"Antwort {number}") for number in range(120)]
+    sections = [SummarySection("Lange Antworten", [("Ohne Leerzeichen", unbroken),
+                                                   ("Mit Auszeichnung", hostile)]),
+                SummarySection("Viele Fragen", rows)]
+    submission = submit(citizen=citizen, kind=EingangKind.NACHRICHT, title="Lang",
+                        idempotency_key="long-answers", sender_name="Maria Muster",
+                        summary=sections)
+    with open_document(_receipt(submission)) as stream:
+        reader = PdfReader(io.BytesIO(stream.read()))
+        text = "".join(page.extract_text() for page in reader.pages)
+    squeezed = "".join(text.split())
+    assert unbroken in squeezed
+    assert "".join(hostile.split()) in squeezed
+    assert "Antwort119" in squeezed
+    assert len(reader.pages) >= 3
