@@ -269,5 +269,5 @@ def test_a_generated_file_is_stored_without_the_upload_checks_and_kept_only_on_c
     rolled_back = store_generated(content, "b.pdf", "application/pdf", SYSTEM).storage_key
     db.session.rollback()
     assert not get_blobstore().exists(rolled_back)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="anonymous"):
         store_generated(content, "c.pdf", "application/pdf", ANONYMOUS)
