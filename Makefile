@@ -32,7 +32,7 @@ $(CATALOG).mo: $(CATALOG).po $(VENV)/.installed
 translations: $(CATALOG).mo
 
 # StaffError carries an English msgid that the page translates when it shows the refusal.
-EXTRACT_KEYWORDS := -k _l -k lazy_gettext -k StaffError
+EXTRACT_KEYWORDS := -k _l -k lazy_gettext -k StaffError -k OrderError -k StaleOrder
 
 # Refresh the message catalogue after changing texts; then translate what is new in messages.po.
 extract-messages: install

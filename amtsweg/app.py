@@ -24,6 +24,10 @@ MODEL_MODULES = (
     "backoffice.models",
     "backoffice.decisions.models",
     "backoffice.retention",
+    "ihv.models",
+    "backoffice.uvg.models",
+    "backoffice.uvg.payment_models",
+    "backoffice.uvg.recovery_models",
     "clearing.models",
     "clearing.rules",
     "portal.models",
@@ -122,6 +126,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     if settings.surface in {"staff", "all"}:
         from amtsweg.office.views import bp as office_bp
         from backoffice.decisions.views import bp as decisions_bp
+        from backoffice.uvg.calculator_views import bp as uvg_calculator_bp
         from backoffice.views import bp as backoffice_bp
         from clearing.views import bp as clearing_bp
 
@@ -129,6 +134,24 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         app.register_blueprint(clearing_bp)
         app.register_blueprint(backoffice_bp)
         app.register_blueprint(decisions_bp)
+        app.register_blueprint(uvg_calculator_bp)
+        from backoffice.uvg.recovery_views import bp as uvg_recovery_bp
+
+        app.register_blueprint(uvg_recovery_bp)
+        from backoffice.uvg.views import bp as uvg_case_bp
+
+        app.register_blueprint(uvg_case_bp)
         app.register_blueprint(office_bp)
         app.register_blueprint(admin_bp)
         app.register_blueprint(audit_bp)
+        from backoffice.payments import bp as case_payments_bp
+        from ihv.views import bp as ihv_bp
+
+        app.register_blueprint(ihv_bp)
+        from ihv.transfer.views import bp as ihv_transfers_bp
+
+        app.register_blueprint(ihv_transfers_bp)
+        app.register_blueprint(case_payments_bp)
+        from reports.views import bp as reports_bp
+
+        app.register_blueprint(reports_bp)

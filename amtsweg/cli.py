@@ -55,9 +55,31 @@ def demo_data_command(if_empty: bool) -> None:
 
     try:
         logins = load_demo_data(only_if_empty=if_empty)
+        if logins:
+            _load_module_demos()
     except DemoRefused as error:
         raise click.ClickException(str(error)) from None
     _print_logins(logins)
+
+
+def _load_module_demos() -> None:
+    """Cases, payments and orders to look at: two UVG cases (one granted and paid, one waiting
+    for its check), a recovery file with its first letters, orders in every approval step, and
+    one transfer through the treasury simulator and back."""
+    from amtsweg.extensions import db
+    from backoffice.uvg.case_demo import load_demo as load_uvg_cases
+    from backoffice.uvg.money_demo import load_demo as load_uvg_money
+    from ihv.demo import load_demo as load_orders
+    from ihv.transfer.demo import load_demo as load_transfer
+
+    cases = load_uvg_cases()
+    db.session.commit()
+    load_uvg_money()
+    db.session.commit()
+    load_orders(fall_ids=[case.id for case in cases])
+    db.session.commit()
+    load_transfer()
+    db.session.commit()
 
 
 def _print_logins(logins: list[dict[str, Any]]) -> None:
@@ -75,7 +97,9 @@ def _register_subcommands() -> None:
     from amtsweg.mail_cli import mail_group
     from amtsweg.staff.cli import fachbereich_group, staff_group
     from backoffice.cli import retention_group
+    from backoffice.uvg.cli import uvg_group
     from clearing.cli import clearing_group
+    from ihv.cli import ihv_group
     from portal.cli import portal_group
 
     main.add_command(clearing_group)
@@ -84,6 +108,8 @@ def _register_subcommands() -> None:
     main.add_command(retention_group)
     main.add_command(staff_group)
     main.add_command(fachbereich_group)
+    main.add_command(ihv_group)
+    main.add_command(uvg_group)
 
 
 _register_subcommands()

@@ -7,6 +7,7 @@ Every value is parsed and validated here, once, at start-up. A wrong value raise
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -87,6 +88,18 @@ class Settings:
     # The Land whose public holidays count when working days are counted (ISO 3166-2 code).
     holiday_state: str = "BY"
     office: Office = field(default_factory=Office)
+    # IHV transfer: drop directories (out: files for the treasury; in: acknowledgements and IST
+    # bookings, or camt.053 statements), the adapter, and the Dienststellennummer the treasury
+    # assigned to this office (the sender id in every transfer header).
+    ihv_outbox_dir: Path = DEFAULT_INSTANCE / "ihv" / "out"
+    ihv_inbox_dir: Path = DEFAULT_INSTANCE / "ihv" / "in"
+    ihv_adapter: Literal["ihv-xml", "sepa"] = "ihv-xml"
+    ihv_sender_id: str = "0000"
+    # Buchungsstellen of UVG money (Bavarian format "xx xx/xxx xx-x"). Placeholders until the
+    # office sets its own: Einzelplan 10 (StMAS), Titel 681 for benefits to persons, 119 for
+    # other receipts.
+    uvg_haushaltsstelle_auszahlung: str = "10 07/681 01-5"
+    uvg_haushaltsstelle_einnahme: str = "10 07/119 01-4"
 
     @property
     def max_upload_mb(self) -> int:
@@ -297,6 +310,36 @@ def _clamav_url(env: Mapping[str, str]) -> str:
                       f"tcp://host:3310, got {url!r}")
 
 
+def _directory(env: Mapping[str, str], name: str, default: Path) -> Path:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    path = Path(raw)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name}: {raw!r} exists and is not a directory")
+    return path.resolve()
+
+
+# The canonical Bavarian Buchungsstelle: Kapitel (4) / Titel (5) - Prüfziffer, optional sub-part
+# (EDVBK, DOMAIN.md §3). The treasury checks the Prüfziffer; here only the form.
+_BUCHUNGSSTELLE = re.compile(r"\d{2} \d{2}/\d{3} \d{2}-\d( [A-Z0-9]{1,6})?", re.ASCII)
+
+
+def _buchungsstelle(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = " ".join(env.get(name, "").split()) or default
+    if not _BUCHUNGSSTELLE.fullmatch(raw):
+        raise ConfigError(f"{name}: a Buchungsstelle like '10 07/681 01-5', got {raw!r}")
+    return raw
+
+
+def _ihv_sender_id(env: Mapping[str, str]) -> str:
+    raw = env.get("AMTSWEG_IHV_SENDER_ID", "").strip() or "0000"
+    # Printed into every transfer header; the XSD allows 1 to 20 letters and digits.
+    if not raw.isascii() or not raw.isalnum() or len(raw) > 20:
+        raise ConfigError(f"AMTSWEG_IHV_SENDER_ID: 1 to 20 letters or digits, got {raw!r}")
+    return raw
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate every ``AMTSWEG_*`` variable; raise :class:`ConfigError` on the first
     wrong one."""
@@ -328,6 +371,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         clamav_url=_clamav_url(env),
         holiday_state=_choice(env, "AMTSWEG_HOLIDAY_STATE", "BY", GERMAN_STATES),
         office=_office(env),
+        ihv_outbox_dir=_directory(env, "AMTSWEG_IHV_OUTBOX_DIR", instance / "ihv" / "out"),
+        ihv_inbox_dir=_directory(env, "AMTSWEG_IHV_INBOX_DIR", instance / "ihv" / "in"),
+        ihv_adapter=_choice(env, "AMTSWEG_IHV_ADAPTER", "ihv-xml",  # type: ignore[arg-type]
+                            ("ihv-xml", "sepa")),
+        ihv_sender_id=_ihv_sender_id(env),
+        uvg_haushaltsstelle_auszahlung=_buchungsstelle(
+            env, "AMTSWEG_UVG_HAUSHALTSSTELLE_AUSZAHLUNG", "10 07/681 01-5"),
+        uvg_haushaltsstelle_einnahme=_buchungsstelle(
+            env, "AMTSWEG_UVG_HAUSHALTSSTELLE_EINNAHME", "10 07/119 01-4"),
     )
     _check_production(settings)
     return settings

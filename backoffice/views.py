@@ -67,6 +67,7 @@ from backoffice.models import (
     Wiedervorlage,
 )
 from backoffice.modules import case_links
+from backoffice.payments import case_payments
 from storage.forms import store_field_upload
 from storage.services import document_response
 
@@ -200,6 +201,7 @@ def _render_case(fall: Fall, *, status_form: StatusForm | None = None,
                    documents=queries.case_documents(fall.id),
                    notes=queries.case_notes(fall.id),
                    module_links=case_links(fall),
+                   payments=case_payments(fall.id),
                    deadlines=queries.case_deadlines(fall.id),
                    versions=queries.party_versions([party.id for party in fall.parties]),
                    status_form=status_form or _status_form(fall),

@@ -99,6 +99,8 @@ class Decision(Base):
                         "AND decision_date IS NOT NULL)", name="issued_complete"),
         CheckConstraint("delivery <> 'paper' OR posted_on IS NOT NULL", name="paper_posted"),
         Index("ix_decisions_fall", "fall_id", "created_at"),
+        # Decisions issued in a period (statistics).
+        Index("ix_decisions_status_issued", "status", "issued_at"),
     )
 
     @property

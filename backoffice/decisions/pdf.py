@@ -21,7 +21,15 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Frame, PageTemplate, Paragraph, Spacer
+from reportlab.platypus import (
+    Flowable,
+    Frame,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 from reportlab.platypus.doctemplate import BaseDocTemplate, NextPageTemplate
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -54,6 +62,22 @@ class BescheidLabels:
 
 
 @dataclass(frozen=True)
+class BescheidSection:
+    """A part a Fachbereich module adds to its Bescheide: a heading, text and an optional
+    table (first row the header), e.g. the UVG amounts per month (§ 9 Abs. 2 UVG).
+
+    ``after_tenor`` places it right after the Tenor; otherwise it comes after the Begründung,
+    before the Rechtsbehelfsbelehrung (duties, repayment rules).
+    """
+
+    heading: str
+    text: str = ""
+    table: Sequence[Sequence[str]] = ()
+    after_tenor: bool = False
+    column_widths_mm: Sequence[float] = ()  # empty: reportlab shares the width out
+
+
+@dataclass(frozen=True)
 class BescheidData:
     office_name: str
     office_address: str
@@ -76,6 +100,7 @@ class BescheidData:
     bank_name: str = ""
     reference: str = ""
     labels: BescheidLabels = field(default_factory=BescheidLabels)
+    sections: Sequence[BescheidSection] = ()
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -229,14 +254,40 @@ def _story(data: BescheidData) -> list[Flowable]:
                              Paragraph(escape(labels.salutation), styles["body"])]
     story.append(Paragraph(escape(labels.tenor), styles["heading"]))
     story += _paragraphs(data.tenor, styles["body"])
+    for section in data.sections:
+        if section.after_tenor:
+            story += _section(section, styles)
     if data.begruendung.strip():
         story.append(Paragraph(escape(labels.begruendung), styles["heading"]))
         story += _paragraphs(data.begruendung, styles["body"])
+    for section in data.sections:
+        if not section.after_tenor:
+            story += _section(section, styles)
     story.append(Paragraph(escape(labels.rechtsbehelfsbelehrung), styles["heading"]))
     story += _paragraphs(data.rechtsbehelfsbelehrung, styles["small"])
     story += [Spacer(1, 4 * mm), Paragraph(escape(labels.closing), styles["body"]),
               Spacer(1, 8 * mm), *_paragraphs(data.signature_line, styles["body"])]
     return story
+
+
+def _section(section: BescheidSection, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    flowables: list[Flowable] = [Paragraph(escape(section.heading), styles["heading"])]
+    flowables += _paragraphs(section.text, styles["body"])
+    if section.table:
+        cell = ParagraphStyle("cell", parent=styles["small"], fontSize=8.5, leading=10.5,
+                              spaceAfter=0)
+        rows = [[Paragraph(escape(value), cell) for value in row] for row in section.table]
+        widths = [width * mm for width in section.column_widths_mm] or None
+        table = Table(rows, repeatRows=1, hAlign="LEFT", colWidths=widths)
+        table.setStyle(TableStyle([
+            ("LINEBELOW", (0, 0), (-1, 0), 0.6, INK),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.2, MUTED),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 2),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ]))
+        flowables += [table, Spacer(1, 3 * mm)]
+    return flowables
 
 
 def render_bescheid(data: BescheidData) -> bytes:

@@ -7,10 +7,12 @@ table is read by its name only (``eingaenge``), never imported.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -34,7 +36,7 @@ from backoffice.decisions.models import (
     WiderspruchOutcome,
     WiderspruchStatus,
 )
-from backoffice.decisions.pdf import BescheidData, render_bescheid
+from backoffice.decisions.pdf import BescheidData, BescheidSection, render_bescheid
 from backoffice.decisions.periods import (
     bekanntgabe_by_portal,
     bekanntgabe_by_post,
@@ -88,6 +90,28 @@ register_event_labels({
 
 class DecisionRefused(ValueError):
     """The step is not possible; the message says why, in the user's language."""
+
+
+# Fachbereich modules hook into issuing without the core naming them (backoffice.uvg writes
+# its entitlements). ``decision_issuing`` is sent before the PDF is made: a receiver may raise
+# DecisionRefused, and the caller's rollback undoes everything. ``decision_issued`` is sent
+# once the decision is issued, in the same transaction.
+_signals = Namespace()
+decision_issuing = _signals.signal("decision-issuing")
+decision_issued = _signals.signal("decision-issued")
+
+# Extra parts of a Bescheid (a table of amounts, duties), by the Fachbereich's modules.
+_SECTION_PROVIDERS: list[Callable[[Decision], Sequence[BescheidSection]]] = []
+
+
+def register_bescheid_sections(provider: Callable[[Decision], Sequence[BescheidSection]]
+                               ) -> None:
+    if provider not in _SECTION_PROVIDERS:
+        _SECTION_PROVIDERS.append(provider)
+
+
+def _sections(decision: Decision) -> list[BescheidSection]:
+    return [section for provider in _SECTION_PROVIDERS for section in provider(decision)]
 
 
 @dataclass(frozen=True)
@@ -252,7 +276,7 @@ def bescheid_data(decision: Decision, office: OfficeData, remedy: str) -> Besche
         rechtsbehelfsbelehrung=remedy, signature_line=office.signature_line,
         phone=office.phone, email=office.email, opening_hours=office.opening_hours,
         iban=office.iban, bic=office.bic, bank_name=office.bank_name,
-        reference=_case_reference(decision.fall),
+        reference=_case_reference(decision.fall), sections=_sections(decision),
     )
 
 
@@ -302,6 +326,7 @@ def issue_decision(decision: Decision, actor: Actor, *, posted_on: date | None =
     if missing:
         raise DecisionRefused(_("The Bescheid cannot be issued: %(parts)s missing.",
                                 parts=", ".join(missing)))
+    decision_issuing.send(decision, actor=actor, today=today)
     addressee = _addressee(decision.fall, decision.addressee_party_id)
     assert addressee is not None
     decision.rechtsbehelfsbelehrung = remedy
@@ -326,6 +351,7 @@ def issue_decision(decision: Decision, actor: Actor, *, posted_on: date | None =
               document_id=decision.document_id)
     _start_objection_period(decision, actor, today)
     db.session.flush()
+    decision_issued.send(decision, actor=actor, today=today)
     record(actor, "decision.issued", "decision", decision.id,
            after={**_audit_view(decision), "document_id": decision.document_id,
                   "delivery": decision.delivery, "posted_on": decision.posted_on,

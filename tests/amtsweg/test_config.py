@@ -120,3 +120,11 @@ def test_cli_stops_with_one_line_naming_the_variable(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "amtsweg: configuration error: AMTSWEG_SURFACE: must be one of portal, staff, all, "
         "got 'everything'"]
+
+
+def test_uvg_buchungsstellen_are_checked_at_start_up() -> None:
+    settings = load_settings({"AMTSWEG_UVG_HAUSHALTSSTELLE_AUSZAHLUNG": " 10 07/681 02-3 "})
+    assert settings.uvg_haushaltsstelle_auszahlung == "10 07/681 02-3"
+    assert settings.uvg_haushaltsstelle_einnahme == "10 07/119 01-4"
+    with pytest.raises(ConfigError, match="AMTSWEG_UVG_HAUSHALTSSTELLE_EINNAHME"):
+        load_settings({"AMTSWEG_UVG_HAUSHALTSSTELLE_EINNAHME": "1007/11901"})

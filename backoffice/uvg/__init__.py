@@ -1,0 +1,1 @@
+"""Unterhaltsvorschuss (UVG): eligibility, calculation, decision, payments, recovery."""

@@ -1,0 +1,57 @@
+"""Demo data for the UVG case: one paper case with a granted child, one waiting for its check.
+
+Called by the lead's demo loader after the Fachbereiche exist; the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from amtsweg.audit.services import SYSTEM
+from amtsweg.fachbereiche import fachbereich_by_code
+from backoffice.decisions.models import DecisionKind
+from backoffice.decisions.services import issue_decision, today_in_berlin
+from backoffice.models import Fall
+from backoffice.services import PartyData, open_case
+from backoffice.uvg import case_services as services
+from backoffice.uvg.models import ConditionState
+
+DEMO_IBAN = "DE89370400440532013000"
+
+
+def load_demo(today: date | None = None) -> list[Fall]:
+    """Open two UVG cases: Mia Beispiel (granted, 50 EUR maintenance deducted) and Noah
+    Muster (children taken over, facts still to confirm). Returns the cases."""
+    today = today or today_in_berlin()
+    fachbereich = fachbereich_by_code(services.UVG_CODE)
+    if fachbereich is None:
+        raise RuntimeError("Seed the Fachbereiche first (amtsweg.fachbereiche).")
+    granted = open_case(
+        fachbereich=fachbereich, responsible=None, actor=SYSTEM, source_eingang_id=None,
+        title="Antrag auf Unterhaltsvorschuss (Papier)",
+        parties=[PartyData("child", "Mia", "Beispiel", (today - timedelta(days=7 * 365))
+                           .isoformat()),
+                 PartyData("applicant", "Petra", "Beispiel", "1989-05-04",
+                           "Bahnhofstraße 3\n97437 Haßfurt")])
+    child = services.take_over_children(granted, SYSTEM).created[0]
+    services.confirm_facts(child, services.ConfirmedFacts(
+        birth_date=child.birth_date, application_date=today, requested_from=None,
+        maintenance_cents=5_000, orphan_benefit_cents=0, child_income_cents=0,
+        left_school=False, trainee=False, payee_name="Petra Beispiel", payee_iban=DEMO_IBAN),
+        SYSTEM, today=today)
+    # A paper application has no answers: the caseworker checked each condition on paper.
+    for result in services.checklist_of(child, services.application_of(granted), {}):
+        services.assess_condition(child, result.code, ConditionState.MET,
+                                  "Nachweis in der Papierakte geprüft", SYSTEM)
+    services.calculate_child(child, SYSTEM, today=today)
+    decision = services.prepare_decision(granted, DecisionKind.BEWILLIGUNG, SYSTEM)
+    issue_decision(decision, SYSTEM, today=today)
+    waiting = open_case(
+        fachbereich=fachbereich, responsible=None, actor=SYSTEM, source_eingang_id=None,
+        title="Antrag auf Unterhaltsvorschuss (Papier)",
+        parties=[PartyData("child", "Noah", "Muster", (today - timedelta(days=3 * 365))
+                           .isoformat()),
+                 PartyData("applicant", "Jana", "Muster", "1994-09-12",
+                           "Am Markt 7\n97437 Haßfurt")])
+    services.take_over_children(waiting, SYSTEM)
+    return [granted, waiting]

@@ -1,0 +1,1 @@
+"""Transfer to the state treasury and back: format, transport, send, receive, simulator, SEPA."""

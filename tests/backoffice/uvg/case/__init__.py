@@ -1,0 +1,1 @@
+"""Tests of the UVG case: checklist, calculation, decision, Bescheid, changes."""

@@ -1,0 +1,1 @@
+"""Tests of the UVG payment run and recovery (Rückgriff)."""
