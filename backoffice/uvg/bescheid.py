@@ -27,6 +27,7 @@ from backoffice.uvg.models import (
     UvgEndReason,
     UvgOutcome,
 )
+from ihv.codes import format_kassenzeichen
 from ihv.models import Sollstellung
 
 AGE_BANDS_DE = {"0-5": "0–5 Jahre", "6-11": "6–11 Jahre", "12-17": "12–17 Jahre"}
@@ -299,9 +300,10 @@ def _recovery_section(decision: Decision, row: UvgDecisionChild) -> BescheidSect
         heading="Zahlung",
         text=(f"Bitte überweisen Sie {euro(order.amount_cents)} bis zum "
               f"{_german(order.due_date)} unter Angabe des Kassenzeichens "
-              f"{order.kassenzeichen} auf das unten genannte Konto."),
+              f"{format_kassenzeichen(order.kassenzeichen)} auf das unten genannte Konto."),
         table=[["Kassenzeichen", "Betrag", "Fällig am"],
-               [order.kassenzeichen, euro(order.amount_cents), _german(order.due_date)]])
+               [format_kassenzeichen(order.kassenzeichen), euro(order.amount_cents),
+                _german(order.due_date)]])
 
 
 register_bescheid_sections(sections_for)

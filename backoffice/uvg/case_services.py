@@ -66,6 +66,7 @@ from backoffice.uvg.models import (
 )
 from backoffice.uvg.payment_models import UvgPayment, UvgPaymentKind
 from backoffice.uvg.payments import haushaltsstelle, paid_by_month
+from ihv.codes import format_kassenzeichen
 from ihv.models import Direction, OrderStatus, Sollstellung
 from ihv.services import OrderError, cancel_order, create_order
 
@@ -1021,7 +1022,7 @@ def _settle(decision: Decision, row: UvgDecisionChild, change: UvgChange, actor:
         change.back_payment_order_id = order.id
         add_event(fall, UvgEventKind.BACK_PAYMENT,
                   _("%(name)s: %(amount)s (Kassenzeichen %(kz)s)", name=child.party.full_name,
-                    amount=euro(total), kz=order.kassenzeichen), actor)
+                    amount=euro(total), kz=format_kassenzeichen(order.kassenzeichen)), actor)
     change.difference_cents = sum(under.values()) - sum(over.values())
     if over:
         _draft_recovery(decision, child, change, over, actor)
@@ -1097,7 +1098,8 @@ def _raise_recovery_order(decision: Decision, row: UvgDecisionChild, actor: Acto
     row.amount_cents = total
     add_event(fall, UvgEventKind.RECOVERY,
               _("%(name)s: %(amount)s claimed back (Kassenzeichen %(kz)s)",
-                name=child.party.full_name, amount=euro(total), kz=order.kassenzeichen), actor)
+                name=child.party.full_name, amount=euro(total),
+                kz=format_kassenzeichen(order.kassenzeichen)), actor)
     db.session.flush()
     record(actor, "uvg.recovery_ordered", "uvg_change", change.id,
            after={"order_id": order.id, "amount_cents": total,

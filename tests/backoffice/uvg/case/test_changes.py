@@ -29,6 +29,7 @@ from backoffice.uvg.models import (
 )
 from backoffice.uvg.payment_models import UvgPayment, UvgPaymentKind
 from backoffice.uvg.payments import paid_by_month, run_payments
+from ihv.codes import format_kassenzeichen
 from ihv.models import Direction, OrderStatus, Sollstellung
 from tests.backoffice.uvg.case.conftest import TODAY, confirm, taken_over
 from tests.backoffice.uvg.case.test_decisions import pdf_text
@@ -99,7 +100,8 @@ def test_more_maintenance_means_an_overpayment_claimed_back_with_its_own_beschei
     assert order.amount_cents == 20_000
     assert order.source_key == f"uvg:rueckforderung:{child.id}:{row.id}"
     assert paid_by_month(child.id)[date(2026, 12, 1)] == 14_900
-    assert order.kassenzeichen in pdf_text(recovery.document_id)
+    # Printed as people read it, with its check digits set apart.
+    assert format_kassenzeichen(order.kassenzeichen) in pdf_text(recovery.document_id)
     kinds = set(db.session.scalars(select(FallEvent.kind).where(FallEvent.fall_id == fall.id)))
     assert {services.UvgEventKind.CHANGE_REPORTED, services.UvgEventKind.CHANGED,
             services.UvgEventKind.RECOVERY} <= kinds
