@@ -24,7 +24,7 @@ from amtsweg.audit.models import ActorKind
 from amtsweg.audit.services import Actor, record
 from amtsweg.config import Settings
 from amtsweg.extensions import db
-from storage.blobstore import CHUNK_SIZE, BlobStore, get_blobstore
+from storage.blobstore import CHUNK_SIZE, BlobStore, StoredBlob, get_blobstore
 from storage.checks import RejectedUpload, inspect_upload
 from storage.models import Document
 from storage.scanner import ScanLimitExceeded, ScannerError, get_scanner
@@ -51,14 +51,7 @@ def store_upload(upload: IO[bytes], filename: str | None, owner: Actor) -> Docum
     with checked.spool:
         refuse_malware(checked.spool, owner)
         blob = store.put(checked.spool, size=checked.size)
-    _remember(_WRITTEN, store, blob.key)
-    document = Document(filename=checked.filename, media_type=checked.media_type,
-                        size=blob.size, sha256=blob.sha256, storage_key=blob.key,
-                        owner_kind=owner_kind, owner_id=owner.id)
-    db.session.add(document)
-    db.session.flush()
-    record(owner, "document.stored", "document", document.id, after=document.audit_view())
-    return document
+    return _add_document(store, blob, checked.filename, checked.media_type, owner_kind, owner)
 
 
 def store_generated(content: bytes, filename: str, media_type: str, owner: Actor) -> Document:
@@ -71,6 +64,12 @@ def store_generated(content: bytes, filename: str, media_type: str, owner: Actor
     owner_kind = _owner_kind(owner)
     store = get_blobstore()
     blob = store.put(io.BytesIO(content), size=len(content))
+    return _add_document(store, blob, filename, media_type, owner_kind, owner)
+
+
+def _add_document(store: BlobStore, blob: StoredBlob, filename: str, media_type: str,
+                  owner_kind: str, owner: Actor) -> Document:
+    """The row and audit entry of a blob just written; the blob goes if the transaction does."""
     _remember(_WRITTEN, store, blob.key)
     document = Document(filename=filename, media_type=media_type, size=blob.size,
                         sha256=blob.sha256, storage_key=blob.key, owner_kind=owner_kind,
