@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from amtsweg.app import create_app
 from amtsweg.citizens.models import Citizen
@@ -48,11 +48,20 @@ def postgres_schema() -> Iterator[str | None]:
     yield url
 
 
-def _truncate_all(url: str) -> None:
+def _empty_all(url: str) -> None:
+    """Empty every table and restart the id sequences, as TRUNCATE ... RESTART IDENTITY would.
+
+    DELETE in reverse dependency order is ten times cheaper than TRUNCATE on tables holding a few
+    rows (TRUNCATE swaps each table's files), and this runs after every test on PostgreSQL."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    deletes = "; ".join(f'DELETE FROM "{name}"' for name in tables)  # noqa: S608  (our own table names)
+    restarts = ", ".join(
+        f"setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false)"
+        for t in Base.metadata.sorted_tables
+        if "id" in t.c and t.c["id"].primary_key)
     engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        connection.exec_driver_sql(f"{deletes}; SELECT {restarts}")
     engine.dispose()
 
 
@@ -88,7 +97,7 @@ def app(settings_factory: Callable[..., Settings], postgres_schema: str | None) 
         db.session.remove()
         db.engine.dispose()
     if postgres_schema is not None:
-        _truncate_all(postgres_schema)
+        _empty_all(postgres_schema)
 
 
 @pytest.fixture

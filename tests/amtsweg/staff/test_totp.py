@@ -19,7 +19,7 @@ from amtsweg.passwords import hash_password
 from amtsweg.staff.models import Role, Staff, StaffRole
 from tests.amtsweg.staff.conftest import audit_entries, log_in, post_form, reload_staff
 from tests.conftest import PASSWORD, sign_in_staff
-from tests.conftest import _truncate_all as truncate_all
+from tests.conftest import _empty_all as empty_all
 
 SECRET = pyotp.random_base32()
 WRONG_CODE_DE = "Der Code ist nicht richtig."
@@ -153,7 +153,7 @@ def totp_required_app(settings_factory: Callable[..., Settings],
         db.session.remove()
         db.engine.dispose()
     if postgres_schema is not None:
-        truncate_all(postgres_schema)
+        empty_all(postgres_schema)
 
 
 def test_required_totp_sends_to_setup_and_blocks_everything_else(
