@@ -13,12 +13,13 @@ import tempfile
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from PIL import Image
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"
@@ -36,6 +37,18 @@ FALLBACK_STEM = "dokument"
 # decompression bomb: a few kilobytes of PNG that would expand to gigabytes in memory.
 MAX_IMAGE_PIXELS = 60_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+
+# What a PDF reader may run or hand to the operating system: scripts, launch actions, files
+# carried inside the PDF, multimedia, XFA forms (which bring their own scripts). A citizen's PDF
+# is opened on a caseworker's machine; none of this is needed to read a document.
+_ACTIVE_PDF_KEYS = frozenset({"/JS", "/JavaScript", "/EmbeddedFiles", "/EmbeddedFile", "/EF",
+                              "/RichMedia", "/XFA"})
+_ACTIVE_PDF_ACTIONS = frozenset({"/JavaScript", "/Launch", "/RichMediaExecute"})
+# Page content, fonts, images and the structure tree never carry actions, and are what makes a
+# scan large: the walk does not load them. /Parent and /P only lead back up.
+_INERT_PDF_KEYS = frozenset({"/Parent", "/P", "/Contents", "/Resources", "/DR", "/Thumb",
+                             "/Metadata", "/StructTreeRoot", "/PieceInfo"})
+MAX_PDF_OBJECTS_WALKED = 50_000
 
 _SPOOL_IN_MEMORY_BYTES = 512 * 1024
 _RESERVED_CHARACTERS = re.compile(r'[<>:"/\\|?*]')
@@ -158,6 +171,7 @@ def check_pdf(stream: IO[bytes]) -> None:
             reader = PdfReader(stream, strict=False)
             encrypted = reader.is_encrypted
             page_count = 0 if encrypted else _walk_pages(reader)
+            active = False if encrypted else _has_active_content(reader)
     except Exception:  # a hostile PDF can make the parser raise nearly anything
         raise RejectedUpload(_l("The PDF file is damaged and cannot be read.")) from None
     finally:
@@ -167,6 +181,10 @@ def check_pdf(stream: IO[bytes]) -> None:
                                 "without password protection."))
     if page_count < 1:
         raise RejectedUpload(_l("The PDF file has no pages."))
+    if active:
+        raise RejectedUpload(_l("The PDF file contains embedded files or scripts (JavaScript) "
+                                "and cannot be accepted. Please save or print it as a new PDF "
+                                "and send that file."))
 
 
 def _walk_pages(reader: PdfReader) -> int:
@@ -177,6 +195,38 @@ def _walk_pages(reader: PdfReader) -> int:
         _ = page.mediabox.width
         count += 1
     return count
+
+
+def _has_active_content(reader: PdfReader) -> bool:
+    """Look through everything reachable from the catalogue, except page content and
+    resources, for scripts, launch actions and embedded files (also in annotations, outlines,
+    form fields and the document's open and additional actions)."""
+    seen: set[tuple[int, int]] = set()
+    pending: list[Any] = [reader.trailer["/Root"]]
+    walked = 0
+    while pending:
+        item = pending.pop()
+        if isinstance(item, IndirectObject):
+            if (item.idnum, item.generation) in seen:
+                continue
+            seen.add((item.idnum, item.generation))
+            item = item.get_object()
+        walked += 1
+        if walked > MAX_PDF_OBJECTS_WALKED:
+            # Far more than any letter or scan has: a file built to keep the check busy.
+            raise ValueError("too many objects")
+        if isinstance(item, DictionaryObject):
+            if not _ACTIVE_PDF_KEYS.isdisjoint(item.keys()):
+                return True
+            action = item.get("/S")
+            if isinstance(action, IndirectObject):
+                action = action.get_object()
+            if action in _ACTIVE_PDF_ACTIONS or item.get("/Subtype") == "/FileAttachment":
+                return True
+            pending.extend(value for key, value in item.items() if key not in _INERT_PDF_KEYS)
+        elif isinstance(item, ArrayObject):
+            pending.extend(item)
+    return False
 
 
 def check_image(stream: IO[bytes], media_type: str) -> None:

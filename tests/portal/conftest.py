@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from pypdf import PdfWriter
+from pypdf.generic import DecodedStreamObject, NameObject
 from sqlalchemy import func, select
 
 # Every model must be known before the PostgreSQL schema is built for the session.
@@ -39,12 +40,16 @@ TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def pdf_bytes(pages: int = 1, padding: int = 0) -> bytes:
-    """A valid PDF; ``padding`` random bytes in an attachment make it as large as needed."""
+    """A valid PDF; ``padding`` filler bytes make it as large as needed."""
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(width=595, height=842)
     if padding:
-        writer.add_attachment("padding.bin", os.urandom(padding))
+        # Filler in a comment of the first page's content: the PDF stays valid and carries no
+        # attached file (the upload checks refuse those).
+        filler = DecodedStreamObject()
+        filler.set_data(b"% " + os.urandom(padding // 2 + 1).hex().encode()[:padding])
+        writer.pages[0][NameObject("/Contents")] = writer._add_object(filler)
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
