@@ -7,7 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from amtsweg.extensions import db
@@ -41,6 +41,16 @@ def _database_down(error: Exception) -> ResponseReturnValue:
     return _render(503, reason="database")
 
 
+def _database_error(error: DatabaseError) -> ResponseReturnValue:
+    # The driver's plain DatabaseError, no subclass of it, is what SQLite raises for a file that
+    # cannot be read as a database ("file is not a database", "disk image is malformed"): the
+    # database is unavailable, as when a server is down. Integrity and programming errors stay
+    # 500s.
+    if type(error) is DatabaseError:
+        return _database_down(error)
+    return _unexpected(error)
+
+
 def _unexpected(error: Exception) -> ResponseReturnValue:
     if isinstance(error, HTTPException):
         return _http_error(error)
@@ -54,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(InterfaceError, _database_down)
+    app.register_error_handler(DatabaseError, _database_error)
     app.register_error_handler(InternalServerError, lambda e: _render(500))
     app.register_error_handler(ServiceUnavailable, lambda e: _render(503))
     app.register_error_handler(Exception, _unexpected)

@@ -5,6 +5,7 @@ the one path into the clearing queue, which commits.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,7 +30,9 @@ from portal.forms import CHANGE_KINDS, FACHBEREICH_PREFIX, LEISTUNG_PREFIX
 from portal.models import Submission
 from portal.receipt import SummarySection
 from portal.services import AttachedDocument, find_by_idempotency_key, submit
+from storage.blobstore import StorageUnavailable
 from storage.checks import RejectedUpload
+from storage.forms import STORAGE_UNAVAILABLE
 from storage.services import store_upload
 
 ATTACHMENT_REQUIREMENT = "attachment"
@@ -77,14 +80,27 @@ def store_attachments(files: Sequence[FileStorage], owner: Actor) -> list[Attach
             document = store_upload(upload.stream, upload.filename, owner)
         except RejectedUpload as refusal:
             # The name is shown back escaped by the template; it never becomes a path.
-            reasons.append(_("%(name)s: %(reason)s", name=(upload.filename or "")[:100],
+            reasons.append(_("%(name)s: %(reason)s", name=shown_name(upload.filename),
                              reason=str(refusal.message)))
+            continue
+        except StorageUnavailable:
+            # Nothing of this file was stored; the form comes back with every other input.
+            reasons.append(_("%(name)s: %(reason)s", name=shown_name(upload.filename),
+                             reason=str(STORAGE_UNAVAILABLE)))
             continue
         documents.append(AttachedDocument(document, ATTACHMENT_REQUIREMENT, document.filename))
     if reasons:
         db.session.rollback()
         raise RefusedFiles(reasons)
     return documents
+
+
+def shown_name(filename: str | None) -> str:
+    """The name of a refused file as it can be shown: without control characters (NUL, ESC)
+    and without direction overrides, which would turn the reason after the name around."""
+    name = "".join(ch for ch in filename or ""
+                   if unicodedata.category(ch) not in {"Cc", "Cf", "Zl", "Zp"})
+    return name[:100]
 
 
 def already_sent(citizen: Citizen, form_key: str) -> Submission | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import logging
 import os
 import re
 import secrets
@@ -19,12 +20,16 @@ from typing import IO, BinaryIO, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
 import urllib3
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
+from flask.typing import ResponseReturnValue
 from minio import Minio
-from minio.error import S3Error
+from minio.error import S3Error, ServerError
 
 from amtsweg import health
 from amtsweg.config import Settings, parse_s3_url
+from amtsweg.extensions import db
+
+log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
 # S3 needs parts of at least 5 MiB. One part in flight keeps a put at about three part buffers
@@ -54,6 +59,14 @@ class InvalidKey(BlobStoreError, ValueError):
 
 class SizeMismatch(BlobStoreError):
     """The stream did not deliver the number of bytes the caller announced."""
+
+
+class StorageUnavailable(BlobStoreError):
+    """The store cannot be reached (down, refusing, failing): try again later."""
+
+
+# What minio lets through when the server is down or answers 5xx after the retries.
+_UNREACHABLE = (urllib3.exceptions.HTTPError, ServerError)
 
 
 @dataclass(frozen=True)
@@ -261,15 +274,20 @@ class S3BlobStore:
         self._bucket_ready = True
 
     def put(self, stream: IO[bytes], *, size: int | None = None) -> StoredBlob:
-        self._ensure_bucket()
         key = new_key()
         reader = _HashingReader(stream)
-        # Unknown length goes up as a multipart upload of fixed parts, so memory stays at a few
-        # parts whatever the size.
-        self.client.put_object(self.bucket, key, cast(BinaryIO, reader),
-                               length=-1 if size is None else size, part_size=S3_PART_SIZE,
-                               num_parallel_uploads=S3_PARALLEL_PARTS,
-                               content_type="application/octet-stream")
+        try:
+            self._ensure_bucket()
+            # Unknown length goes up as a multipart upload of fixed parts, so memory stays at a
+            # few parts whatever the size.
+            self.client.put_object(self.bucket, key, cast(BinaryIO, reader),
+                                   length=-1 if size is None else size, part_size=S3_PART_SIZE,
+                                   num_parallel_uploads=S3_PARALLEL_PARTS,
+                                   content_type="application/octet-stream")
+        except _UNREACHABLE as error:
+            # A named error, so an upload form can tell the person to try again later instead
+            # of the request ending in a 500.
+            raise StorageUnavailable(type(error).__name__) from error
         try:
             _check_size(size, reader.size)
         except SizeMismatch:
@@ -279,13 +297,15 @@ class S3BlobStore:
 
     def open(self, key: str) -> IO[bytes]:
         validate_key(key)
-        self._ensure_bucket()
         try:
+            self._ensure_bucket()
             response = self.client.get_object(self.bucket, key)
         except S3Error as error:
             if error.code in {"NoSuchKey", "NoSuchObject"}:
                 raise BlobNotFound(key) from None
             raise
+        except _UNREACHABLE as error:
+            raise StorageUnavailable(type(error).__name__) from error
         return io.BufferedReader(_S3Body(response), buffer_size=CHUNK_SIZE)
 
     def delete(self, key: str) -> None:
@@ -326,9 +346,18 @@ def init_app(app: Flask, settings: Settings) -> None:
     store = from_url(settings.storage_url)
     app.extensions[EXTENSION_KEY] = store
     health.register_check(app, "storage", store.check)
+    app.register_error_handler(StorageUnavailable, _storage_down)
     # Uploads reach the store only through the scanner, so both are set up together.
     scanner.init_app(app, settings)
     install_session_hooks()
+
+
+def _storage_down(error: StorageUnavailable) -> ResponseReturnValue:
+    # The office's 503 page ("try again in a few minutes") rather than a 500 with a traceback
+    # in the log; the class of the cause is all the log needs.
+    log.error("document storage unavailable: %s", error)
+    db.session.rollback()
+    return render_template("errors/503.html", status=503), 503
 
 
 def get_blobstore() -> BlobStore:

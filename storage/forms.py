@@ -12,6 +12,7 @@ from wtforms import Field
 from wtforms.validators import StopValidation
 
 from amtsweg.audit.services import Actor
+from storage.blobstore import StorageUnavailable
 from storage.checks import RejectedUpload
 from storage.models import Document
 from storage.services import store_upload
@@ -32,6 +33,11 @@ class UploadRequired:
         raise StopValidation(self.message or _l("Select a file to upload."))
 
 
+STORAGE_UNAVAILABLE = _l("The file could not be saved right now (the document storage cannot be "
+                         "reached). Your other entries have been kept. Please try again in a few "
+                         "minutes.")
+
+
 def store_field_upload(field: Field, owner: Actor) -> Document | None:
     """Store the field's file; on refusal put the reason on the field and return ``None``."""
     upload: Any = field.data
@@ -42,4 +48,9 @@ def store_field_upload(field: Field, owner: Actor) -> Document | None:
         return store_upload(upload.stream, upload.filename, owner)
     except RejectedUpload as refusal:
         field.errors = [*field.errors, refusal.message]
+        return None
+    except StorageUnavailable:
+        # Nothing was stored; the page keeps every other input, so the person only sends the
+        # file again once the storage is back.
+        field.errors = [*field.errors, STORAGE_UNAVAILABLE]
         return None

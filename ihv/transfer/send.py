@@ -49,7 +49,12 @@ from ihv.models import (
     TransferStatus,
 )
 from ihv.transfer import format as fmt
-from ihv.transfer.transport import DropDirectoryTransport, Transport, TransportError
+from ihv.transfer.transport import (
+    DropDirectoryTransport,
+    Transport,
+    TransportError,
+    fault_point,
+)
 from storage.blobstore import get_blobstore
 
 OBJECT_TYPE = "ihv_transfer"
@@ -241,6 +246,7 @@ def prepare_transfer(settings: Settings, report: SendReport, *,
                   "order_count": transfer.order_count, "control_sum_cents": int(total),
                   "sha256": stored.sha256,
                   "held_back": [order_id for order_id, _, _ in report.held_back]})
+    fault_point("before-prepare-commit")
     db.session.commit()
     report.prepared.append(sequence)
     return transfer
@@ -284,6 +290,7 @@ def _record_held_back(report: SendReport) -> None:
 def deliver_transfer(transfer: Transfer, transport: Transport, report: SendReport,
                      actor: Actor = SYSTEM) -> bool:
     """Deliver the stored bytes of ``transfer`` and mark it sent; False if delivery failed."""
+    fault_point("before-deliver")
     try:
         with get_blobstore().open(transfer.blob_key) as stream:
             transport.deliver(transfer.file_name, stream, transfer.sha256)
@@ -298,6 +305,7 @@ def deliver_transfer(transfer: Transfer, transport: Transport, report: SendRepor
         db.session.commit()
         report.failed.append((transfer.sequence_number, message))
         return False
+    fault_point("after-deliver")
     _finish(transfer, actor)
     report.sent.append(transfer.sequence_number)
     return True
@@ -324,6 +332,7 @@ def _finish(transfer: Transfer, actor: Actor) -> None:
     record(actor, "ihv.transfer_sent", OBJECT_TYPE, transfer.id,
            after={"sequence_number": transfer.sequence_number, "file_name": transfer.file_name,
                   "sha256": transfer.sha256})
+    fault_point("before-finish-commit")
     db.session.commit()
 
 

@@ -11,12 +11,28 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
+import time
 from pathlib import Path
 from typing import IO, Protocol
 
 CHUNK = 1024 * 1024
 # File names we hand out (AW-IHV-00000001.xml, AW-SEPA-00000001.xml): never a path.
 SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,119}")
+
+
+# tests/test_faults.py kills `amtsweg ihv send` at each step of a transfer: with AMTSWEG_ENV=test
+# and AMTSWEG_TEST_PAUSE_AT=<step>, the command stops at that step, says so on stderr and waits
+# for the SIGKILL. Without both variables a fault point does nothing.
+PAUSE_VARIABLE = "AMTSWEG_TEST_PAUSE_AT"
+
+
+def fault_point(step: str) -> None:
+    if os.environ.get(PAUSE_VARIABLE) != step or os.environ.get("AMTSWEG_ENV") != "test":
+        return
+    print(f"paused at {step}", file=sys.stderr, flush=True)
+    time.sleep(120)
+    os._exit(75)  # never killed: the test has gone; do not finish the step either
 
 
 class TransportError(Exception):
@@ -70,6 +86,7 @@ class DropDirectoryTransport:
                         handle.write(chunk)
                     handle.flush()
                     os.fsync(handle.fileno())
+                fault_point("while-writing")
                 if digest.hexdigest() != sha256:
                     raise TransportError("the stored file does not match its SHA-256; "
                                          "it was changed after it was built")
