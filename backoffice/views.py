@@ -36,6 +36,7 @@ from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint, staff_actor
 from amtsweg.staff.models import Role, Staff
 from backoffice import access, queries, services
+from backoffice.case_rows import berlin_time, case_table_rows, document_rows, timeline_items
 from backoffice.deadlines import add_working_days
 from backoffice.forms import (
     POOL,
@@ -117,12 +118,6 @@ def _case_document(fall: Fall, case_document_id: int) -> CaseDocument:
     return entry
 
 
-def _berlin_time(moment: datetime) -> str:
-    # Per row in long lists (timeline, access log): plain strftime, not Babel's formatter,
-    # which costs about as much per call as rendering the whole row.
-    return moment.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
-
-
 def _context() -> dict[str, Any]:
     # Labels are translated once per request here, not once per row in the templates.
     return {"status_labels": FALL_STATUS_LABELS, "role_labels": PARTY_ROLE_LABELS,
@@ -132,7 +127,8 @@ def _context() -> dict[str, Any]:
                              for origin, label in DOCUMENT_ORIGIN_LABELS.items()},
             "event_labels": {str(kind): str(label) for kind, label in FALL_EVENT_LABELS.items()},
             "pool_label": _("Pool"), "overdue_label": _("overdue"),
-            "case_base": url_for("backoffice.mine"), "berlin_time": _berlin_time,
+            "case_base": url_for("backoffice.mine"), "berlin_time": berlin_time,
+            "case_table_rows": case_table_rows,
             "today": _today()}
 
 
@@ -142,7 +138,7 @@ def _render(template: str, **context: Any) -> str:
 
 def _after() -> int | None:
     raw = request.args.get("nach", "")
-    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+    return int(raw) if raw.isdecimal() and len(raw) <= 18 else None
 
 
 # --- lists ----------------------------------------------------------------------------------
@@ -196,9 +192,15 @@ def _status_form(fall: Fall, formdata: Any = None) -> StatusForm:
 
 def _render_case(fall: Fall, *, status_form: StatusForm | None = None,
                  note_form: NoteForm | None = None, stale: bool = False) -> str:
+    context = _context()
     timeline = queries.timeline(fall.id, before=_after())
-    return _render("backoffice/case.html", fall=fall, timeline=timeline,
-                   documents=queries.case_documents(fall.id),
+    documents = queries.case_documents(fall.id)
+    return render_template("backoffice/case.html", **context, fall=fall, timeline=timeline,
+                   timeline_html=timeline_items(timeline.events, context["event_labels"]),
+                   documents=documents,
+                   document_html=document_rows(
+                       documents, context["origin_names"],
+                       f"{context['case_base']}{fall.id}/dokumente/", _("View"), _("Download")),
                    notes=queries.case_notes(fall.id),
                    module_links=case_links(fall),
                    payments=case_payments(fall.id),

@@ -15,7 +15,7 @@ import holidays
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import defer, joinedload, lazyload
 
 from amtsweg.audit.models import AuditEntry
 from amtsweg.extensions import db
@@ -104,7 +104,7 @@ class Cursor:
         if not raw or len(raw) > 40:
             return None
         micros, _, ident = raw.partition(".")
-        if not micros.isdigit() or not ident.isdigit():
+        if not micros.isdecimal() or not ident.isdecimal():
             return None
         try:
             moment = datetime.fromtimestamp(int(micros) / 1_000_000, UTC)
@@ -136,8 +136,10 @@ def queue_page(queue_filter: QueueFilter, cursor: Cursor | None, state: str,
     """One page of the queue, oldest first; without a status filter only the open items."""
     statuses = (queue_filter.status,) if queue_filter.status else OPEN_STATUSES
     # The list shows the holder's name only: no documents, no holder's roles or Fachbereiche
-    # (each would be one more statement per page).
+    # (each would be one more statement per page); and not the answers and message, which are
+    # the bulk of a row and only the item's own page shows.
     query = select(Eingang).where(Eingang.status.in_(statuses)).options(
+        defer(Eingang.payload, raiseload=True), defer(Eingang.message, raiseload=True),
         lazyload(Eingang.documents),
         joinedload(Eingang.claimed_by).options(lazyload(Staff.role_rows),
                                                lazyload(Staff.fachbereiche)))

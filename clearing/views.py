@@ -49,6 +49,7 @@ from clearing.forms import (
     status_value,
 )
 from clearing.models import Eingang, EingangDocument, EingangKind, EingangStatus, RejectionReason
+from clearing.rows import BadgeLabels, QueueTexts, queue_rows, status_badge
 from storage.forms import store_field_upload
 from storage.services import document_response, record_document_read
 
@@ -147,7 +148,7 @@ def _flash_refusal(refusal: triage.ClearingError) -> None:
 def _template_context() -> dict[str, Any]:
     return {"kind_labels": queue.KIND_LABELS, "status_labels": queue.STATUS_LABELS,
             "rejection_labels": REJECTION_LABELS, "waiting_limit": queue.WAITING_LIMIT_WORKING_DAYS,
-            "berlin": queue.BERLIN}
+            "berlin": queue.BERLIN, "status_badge": status_badge}
 
 
 def _render(template: str, **context: Any) -> str:
@@ -188,13 +189,15 @@ def index() -> ResponseReturnValue:
     # filter gives, in every locale.
     received = {item.id: item.received_at.astimezone(queue.BERLIN).strftime("%d.%m.%Y %H:%M")
                 for item in page.items}
+    texts = QueueTexts(
+        kinds={kind: str(label) for kind, label in queue.KIND_LABELS.items()},
+        services=services, badges=BadgeLabels.current(queue.STATUS_LABELS),
+        select=_("Select item %(number)s"), overdue=_("overdue"),
+        detail_prefix=url_for("clearing.index"), waiting_limit=queue.WAITING_LIMIT_WORKING_DAYS)
     return _render("clearing/index.html", form=form, items=page.items, counts=counts,
-                   ages=ages, received=received, services=services, filter_args=filter_args,
-                   next_args=next_args, paged=cursor is not None, bulk=bulk,
-                   kind_labels={kind: str(label) for kind, label in queue.KIND_LABELS.items()},
-                   status_labels={status: str(label)
-                                  for status, label in queue.STATUS_LABELS.items()},
-                   select_label=_("Select item %(number)s"), overdue_label=_("overdue"))
+                   rows=queue_rows(page.items, ages, received, texts),
+                   filter_args=filter_args, next_args=next_args, paged=cursor is not None,
+                   bulk=bulk, status_labels=texts.badges.status)
 
 
 @bp.post("/sammelaktion")
