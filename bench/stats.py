@@ -1,7 +1,7 @@
 """The statistics page for one year over 100,000 cases and 1,000,000 payments, beside its SQL.
 
 Run: .venv/bin/python -m bench.stats [--cases 100000] [--payments 1000000] [--requests 10]
-     [--keep]
+     [--keep] [--reuse]
 Needs PostgreSQL (AMTSWEG_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432). It
 creates the database ``amtsweg_bench_stats``, fills it with COPY (cases with a child and the
 other parent, UVG children and their entitlements for every month of the year, decisions,
@@ -106,6 +106,15 @@ def build_schema(app: Flask, colleagues: int = 40) -> tuple[int, list[int], list
         admin = add("admin", Role.ADMIN)
         db.session.commit()
         return admin, workers, finance
+
+
+def kept_admin() -> int:
+    """The benchmark's admin in a database kept by an earlier run."""
+    with psycopg.connect(raw_url()) as connection:
+        row = connection.execute("SELECT id FROM staff WHERE username = 'admin'").fetchone()
+    if row is None:
+        raise SystemExit(f"no kept database {DATABASE}: run once with --keep first")
+    return int(row[0])
 
 
 def _months(first: date, count: int) -> Iterator[date]:
@@ -373,14 +382,20 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure on the database an earlier run kept (--keep)")
     args = parser.parse_args()
-    admin_execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    admin_execute(f"CREATE DATABASE {DATABASE}")
+    if not args.reuse:
+        admin_execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        admin_execute(f"CREATE DATABASE {DATABASE}")
     try:
         app = make_app()
-        admin, workers, finance = build_schema(app)
         started = time.perf_counter()
-        generate(args.cases, args.payments, workers, finance)
+        if args.reuse:
+            admin = kept_admin()
+        else:
+            admin, workers, finance = build_schema(app)
+            generate(args.cases, args.payments, workers, finance)
         with psycopg.connect(raw_url()) as connection:
             counts = {table: connection.execute(
                 f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608  (fixed names)
