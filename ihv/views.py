@@ -56,7 +56,9 @@ from ihv.services import OrderError
 bp = Blueprint("ihv", __name__, url_prefix="/intern/kasse")
 guard_staff_blueprint(bp)
 
-FINANCE_ROLES = (Role.FESTSTELLER, Role.ANORDNER, Role.LEAD, Role.AUDITOR)
+# Leads are not among them: the Kasse lists every Fachbereich's payees and accounts, and a lead
+# sees only their own Fachbereiche (§ 35 SGB I); the orders of their cases open from the case.
+FINANCE_ROLES = (Role.FESTSTELLER, Role.ANORDNER, Role.AUDITOR)
 CASE_ROLES = (Role.CASEWORKER, Role.LEAD)
 # The Anordnung releases money: the password must have been typed this recently.
 ANORDNUNG_FRESH_LOGIN = timedelta(minutes=10)
@@ -219,7 +221,7 @@ def _parse_selection(values: list[str]) -> list[tuple[int, int]] | None:
     seen: set[int] = set()
     for value in values:
         order_id, _sep, version = value.partition(":")
-        if not (order_id.isdigit() and version.isdigit() and len(order_id) <= 12
+        if not (order_id.isdecimal() and version.isdecimal() and len(order_id) <= 12
                 and len(version) <= 9):
             return None
         if int(order_id) not in seen:

@@ -143,9 +143,9 @@ def any_staff(answer: Answer) -> dict[str, Answer]:
     return staff_only(**dict.fromkeys(STAFF, answer))
 
 
-# The Kasse reads across all Fachbereiche (README, "Kasse"): Feststeller, Anordner, leads of
-# any Fachbereich and auditors.
-KASSE_READERS = (FESTSTELLER, ANORDNER, LEAD, OTHER_LEAD, AUDITOR)
+# The Kasse reads across all Fachbereiche (README, "Kasse"): Feststeller, Anordner and
+# auditors; not the leads, who see only their own Fachbereiche (§ 35 SGB I).
+KASSE_READERS = (FESTSTELLER, ANORDNER, AUDITOR)
 KASSE_WRITERS = (FESTSTELLER, ANORDNER)
 
 
@@ -415,15 +415,15 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("ihv.feststellung", GET): Entry(kasse(200, (FESTSTELLER,))),
     # Sign-in in the test is fresh, so the Anordnung's fresh-login rule lets the Anordner in.
     ("ihv.anordnung", GET): Entry(kasse(200, (ANORDNER,))),
-    # The order of A's case: the Kasse, and the caseworker of the case; not Wohngeld's.
-    ("ihv.order", GET): Entry(kasse(200, (*KASSE_READERS, CASEWORKER)), ids=ORDER),
-    ("ihv.edit", GET): Entry(kasse(200, (FESTSTELLER, CASEWORKER, LEAD, OTHER_LEAD)), ids=ORDER),
-    ("ihv.edit", POST): Entry(kasse(ALLOWED, (FESTSTELLER, CASEWORKER, LEAD, OTHER_LEAD)),
-                              ids=ORDER),
+    # The order of A's case: the Kasse, and the caseworker and lead of the case's Fachbereich;
+    # not Wohngeld's.
+    ("ihv.order", GET): Entry(kasse(200, (*KASSE_READERS, CASEWORKER, LEAD)), ids=ORDER),
+    ("ihv.edit", GET): Entry(kasse(200, (FESTSTELLER, CASEWORKER, LEAD)), ids=ORDER),
+    ("ihv.edit", POST): Entry(kasse(ALLOWED, (FESTSTELLER, CASEWORKER, LEAD)), ids=ORDER),
     ("ihv.feststellen", POST): Entry(kasse(ALLOWED, (FESTSTELLER,)), ids=ORDER),
     ("ihv.anordnen", POST): Entry(kasse(ALLOWED, (ANORDNER,)), ids=ORDER),
-    ("ihv.cancel", POST): Entry(kasse(ALLOWED, (FESTSTELLER, ANORDNER, CASEWORKER, LEAD,
-                                                OTHER_LEAD)), ids=ORDER),
+    ("ihv.cancel", POST): Entry(kasse(ALLOWED, (FESTSTELLER, ANORDNER, CASEWORKER, LEAD)),
+                                ids=ORDER),
     ("ihv.bulk_review", POST): Entry(kasse(ALLOWED, (FESTSTELLER,)),
                                      fixed={"step": "feststellung"}),
     ("ihv.bulk_confirm", POST): Entry(kasse(ALLOWED, (ANORDNER,)), fixed={"step": "anordnung"}),

@@ -53,7 +53,8 @@ from storage.blobstore import get_blobstore
 bp = Blueprint("ihv_transfers", __name__, url_prefix="/intern/kasse/uebertragungen")
 guard_staff_blueprint(bp)
 
-READ_ROLES = (Role.FESTSTELLER, Role.ANORDNER, Role.LEAD, Role.AUDITOR)
+# Transfers carry every Fachbereich's payees: finance staff and auditors, not leads (§ 35 SGB I).
+READ_ROLES = (Role.FESTSTELLER, Role.ANORDNER, Role.AUDITOR)
 # Resending and assigning money by hand are finance work, not the auditor's.
 WRITE_ROLES = (Role.FESTSTELLER, Role.ANORDNER)
 _WRITE_ENDPOINTS = frozenset({"ihv_transfers.resend", "ihv_transfers.assign"})
@@ -122,7 +123,7 @@ def _render(template: str, **context: Any) -> str:
 
 def _page() -> int:
     raw = request.args.get("seite", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 7 and int(raw) > 0 else 1
+    return int(raw) if raw.isdecimal() and 0 < len(raw) < 7 and int(raw) > 0 else 1
 
 
 # --- transfers -----------------------------------------------------------------------------
