@@ -77,7 +77,7 @@ test: lint typecheck unit
 
 # As modules (python -m bench.NAME): run as scripts, bench/queue.py would shadow the stdlib's queue.
 bench: install
-	@for b in storage queue cases bescheide submit; do echo "== bench/$$b.py"; \
+	@for b in storage queue cases bescheide submit load; do echo "== bench/$$b.py"; \
 		$(BIN)/python -m bench.$$b || exit 1; done
 
 clean:
