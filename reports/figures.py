@@ -332,6 +332,11 @@ def _month_of(column: Any) -> Any:
 OrderMonthRow = tuple[str, str, str, str, int, int, int]
 
 
+# The key in flask.g of the rows below, per (period, scope); the dashboard hands the same dict
+# to the threads of its sections (reports.views), so the pass runs once per request.
+ORDER_ROWS_CACHE = "reports_order_rows"
+
+
 def order_month_rows(period: Period, scope: Scope) -> list[OrderMonthRow]:
     """Orders angeordnet or later and due in the period, summed per Haushaltsstelle,
     direction, source and due month: (hst, direction, source, "YYYY-MM", soll, ist, open).
@@ -340,7 +345,7 @@ def order_month_rows(period: Period, scope: Scope) -> list[OrderMonthRow]:
     are computed once (one pass over what may be a million orders a year).
     """
     cache: dict[Any, list[OrderMonthRow]] | None = (
-        g.setdefault("reports_order_rows", {}) if has_request_context() else None)
+        g.setdefault(ORDER_ROWS_CACHE, {}) if has_request_context() else None)
     if cache is not None and (period, scope) in cache:
         return cache[(period, scope)]
     month = _month_of(Sollstellung.due_date)

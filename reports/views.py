@@ -24,6 +24,7 @@ from flask import (
     abort,
     copy_current_request_context,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -141,8 +142,17 @@ def _side_by_side(calls: list[Callable[[], list[Table]]]) -> list[list[Table]]:
     """
     if len(calls) < 2:
         return [call() for call in calls]
+    # The UVG amounts and the Soll/Ist table read the same pass over the year's orders: the
+    # threads share its cache (the money section, which starts with it, usually fills it first).
+    shared = g.setdefault(figures.ORDER_ROWS_CACHE, {})
+
+    def in_thread(call: Callable[[], list[Table]]) -> list[Table]:
+        setattr(g, figures.ORDER_ROWS_CACHE, shared)
+        return call()
+
     with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="statistik") as pool:
-        futures = [pool.submit(copy_current_request_context(call)) for call in calls]
+        futures = [pool.submit(copy_current_request_context(partial(in_thread, call)))
+                   for call in calls]
         return [future.result() for future in futures]
 
 
