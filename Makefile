@@ -66,8 +66,9 @@ system-packages:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# One pytest worker per core (pytest-xdist); each worker gets its own PostgreSQL database.
 unit: install system-packages
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal
 
 # The browser tests alone (they are part of `make unit` and `make test` too).
 e2e: install system-packages

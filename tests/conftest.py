@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 
 from amtsweg.app import create_app
 from amtsweg.citizens.models import Citizen
@@ -22,7 +22,19 @@ from amtsweg.fachbereiche import fachbereich_by_code, seed_fachbereiche
 from amtsweg.passwords import hash_password
 from amtsweg.staff.models import Role, Staff, StaffRole
 
-POSTGRES_URL = os.environ.get("AMTSWEG_TEST_DATABASE_URL", "").strip()
+
+def _for_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database beside the configured one (tests
+    empty every table after themselves, which would pull the rows from under another worker)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(
+        hide_password=False)
+
+
+POSTGRES_URL = _for_this_worker(os.environ.get("AMTSWEG_TEST_DATABASE_URL", "").strip())
 PASSWORD = "richtig-langes-Passwort-1"
 
 
@@ -39,6 +51,7 @@ def postgres_schema() -> Iterator[str | None]:
         yield None
         return
     url = _normalise(POSTGRES_URL)
+    _create_database_if_missing(url)
     engine = create_engine(url)
     import amtsweg.app  # noqa: F401  (imports every model)
 
@@ -46,6 +59,17 @@ def postgres_schema() -> Iterator[str | None]:
     Base.metadata.create_all(engine)
     engine.dispose()
     yield url
+
+
+def _create_database_if_missing(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(name)s",
+                                            {"name": parsed.database}).first()
+        if exists is None:
+            connection.exec_driver_sql(f'CREATE DATABASE "{parsed.database}"')
+    admin.dispose()
 
 
 def _empty_all(url: str) -> None:
