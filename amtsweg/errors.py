@@ -7,7 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from amtsweg.extensions import db
@@ -51,6 +51,16 @@ def _database_error(error: DatabaseError) -> ResponseReturnValue:
     return _unexpected(error)
 
 
+def _input_refused_by_database(error: DataError) -> ResponseReturnValue:
+    # PostgreSQL refuses what SQLite stores: a NUL byte in text, a number beyond its column.
+    # A form that let such a value through gets "bad request", and nothing of the request is
+    # kept; the class alone is logged, the value may be social data.
+    log.warning("input refused by the database on %s %s: %s", request.method, request.path,
+                type(error.orig).__name__)
+    db.session.rollback()
+    return _render(400)
+
+
 def _unexpected(error: Exception) -> ResponseReturnValue:
     if isinstance(error, HTTPException):
         return _http_error(error)
@@ -65,6 +75,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, _database_down)
     app.register_error_handler(InterfaceError, _database_down)
     app.register_error_handler(DatabaseError, _database_error)
+    app.register_error_handler(DataError, _input_refused_by_database)
     app.register_error_handler(InternalServerError, lambda e: _render(500))
     app.register_error_handler(ServiceUnavailable, lambda e: _render(503))
     app.register_error_handler(Exception, _unexpected)

@@ -9,6 +9,11 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField
 from wtforms.widgets import TextInput
 
+# Year 1 cannot be made a moment in UTC, and from year 9999 no period can be added: such a
+# date is a slip or an attack. No date of the office lies before 1900, and up to 9000 a date
+# "in the future" still gets the form's own message.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 9000
+
 
 class GermanDateField(DateField):
     """A date typed the German way (TT.MM.JJJJ), with a message a person understands.
@@ -29,10 +34,12 @@ class GermanDateField(DateField):
         if not raw:
             return
         try:
-            self.data = datetime.strptime(raw, "%d.%m.%Y").date()  # noqa: DTZ007  (a date)
+            day = datetime.strptime(raw, "%d.%m.%Y").date()  # noqa: DTZ007  (a date)
         except ValueError:
-            raise ValueError(_l("Enter a real date in the form DD.MM.YYYY, e.g. 01.03.2025."))\
-                from None
+            day = None
+        if day is None or not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+            raise ValueError(_l("Enter a real date in the form DD.MM.YYYY, e.g. 01.03.2025."))
+        self.data = day
 
     def _value(self) -> str:
         if self.raw_data:
@@ -48,6 +55,7 @@ class WholeNumberField(IntegerField):
         raw = valuelist[0].strip() if valuelist else ""
         if not raw:
             return
-        if not raw.isdigit() or len(raw) > 9:
+        # isdecimal, not isdigit: "²" is a digit to isdigit() but no number to int().
+        if not raw.isdecimal() or len(raw) > 9:
             raise ValueError(_l("Enter a whole number, e.g. 3."))
         self.data = int(raw)

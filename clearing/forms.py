@@ -70,7 +70,7 @@ class VersionedForm(FlaskForm):
     @property
     def version_number(self) -> int:
         raw = str(self.version.data or "")
-        return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+        return int(raw) if raw.isdecimal() and len(raw) < 10 else 0
 
 
 class RouteForm(VersionedForm):
@@ -225,6 +225,6 @@ def posted_item_ids(keys: Any) -> list[int]:
     ids = []
     for key in keys:
         number = str(key).removeprefix("item_")
-        if str(key).startswith("item_") and number.isdigit() and len(number) < 10:
+        if str(key).startswith("item_") and number.isdecimal() and len(number) < 10:
             ids.append(int(number))
     return ids[:200]

@@ -101,7 +101,7 @@ class VersionField(HiddenField):
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         raw = valuelist[0].strip() if valuelist else ""
-        self.data = int(raw) if raw.isdigit() and len(raw) <= 9 else 0
+        self.data = int(raw) if raw.isdecimal() and len(raw) <= 9 else 0
 
     def version(self) -> int:
         return self.data if isinstance(self.data, int) else 0

@@ -91,7 +91,7 @@ def _readable(value: dict[str, Any] | None) -> str:
 def _page_cursor() -> int | None:
     raw = request.args.get("before", "")
     # A hand-edited cursor is ignored rather than refused: it is not something a person typed.
-    return int(raw) if raw.isdigit() and len(raw) < 18 else None
+    return int(raw) if raw.isdecimal() and len(raw) < 18 else None
 
 
 @bp.get("/")

@@ -160,7 +160,7 @@ def save_parent(fall_id: int, party_id: int) -> ResponseReturnValue:
         income_note=form.income_note.data or "")
     try:
         recovery.save_liable_parent(fall, party, data, staff_actor(_staff()),
-                                    expected_version=int(version) if version.isdigit()
+                                    expected_version=int(version) if version.isdecimal()
                                     else None)
         db.session.commit()
     except recovery.RecoveryRefused as error:

@@ -83,7 +83,7 @@ def _to_case(fall: Fall) -> ResponseReturnValue:
 
 def _version(form: Any) -> int | None:
     raw = str(form.version.data or "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return int(raw) if raw.isdecimal() and len(raw) < 10 else None
 
 
 STALE = _l("Someone else changed this child's facts in the meantime. Please look at the "
