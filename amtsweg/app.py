@@ -9,6 +9,7 @@ from flask import Flask
 from amtsweg import errors, field_html, i18n, navigation, security, sessions, uploads
 from amtsweg.config import PROJECT_ROOT, Settings, load_settings
 from amtsweg.extensions import babel, csrf, db, limiter, migrate
+from amtsweg.request import AmtswegRequest
 
 # Every module that defines tables. Imported when this module loads, so the metadata is complete
 # wherever the app is built (Alembic autogenerate, the test schema, `db.create_all`) and not
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         static_folder="static",
         instance_path=str(settings.instance_path),
     )
+    app.request_class = AmtswegRequest
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     _apply_flask_config(app, settings)
 
