@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import Field
+from wtforms.widgets import Select, html_params
 
 _EMPTY = Markup("")
 _HINT = Markup('<div class="kern-hint" id="{}-hint">{}</div>')
@@ -63,6 +64,35 @@ def _modifier(base: str, field: Field) -> str:
     return f"{base} {base}--error" if field.errors else base
 
 
+def _plain_select(field: Field, attrs: dict[str, Any]) -> Markup | None:
+    """WTForms' own Select widget, with each option written directly.
+
+    The widget renders every option through ``html_params``, two ``Markup.format`` calls an
+    option (a Python-level string formatter); a queue page with its filter and bulk forms has
+    forty options, and they cost more than the rest of the fields together. The markup is the
+    widget's, byte for byte (tests/amtsweg/test_form_macros.py compares the two). Grouped,
+    multiple and custom selects, and options with their own attributes, go to the widget.
+    """
+    widget: Any = field.widget  # the stubs type widgets generically
+    choices: Any = field  # SelectField's iter_choices and has_groups are not in the stubs
+    if type(widget) is not Select or widget.multiple or choices.has_groups():
+        return None
+    params = {"id": field.id, **attrs}
+    for flag in Select.validation_attrs:
+        if flag not in params and getattr(field.flags, flag, False):
+            params[flag] = getattr(field.flags, flag)
+    options = []
+    for choice in choices.iter_choices():
+        if choice.render_kw:
+            return None
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        selected = "selected " if choice.selected else ""
+        options.append(f'<option {selected}value="{escape(value)}">'
+                       f"{escape(choice.label or choice.value)}</option>")
+    return Markup(  # noqa: S704  (values escaped above; html_params escapes the attributes)
+        f"<select {html_params(name=field.name, **params)}>{''.join(options)}</select>")
+
+
 def render_field(field: Field, extra_hint: Any = None, width: Any = None,
                  **attrs: Any) -> Markup:
     """Render any WTForms field; ``attrs`` go to the input element (autocomplete, ...)."""
@@ -90,8 +120,9 @@ def render_field(field: Field, extra_hint: Any = None, width: Any = None,
                                 field.label(class_="kern-label"), hint, error)
     label = _LABEL.format(field.id, field.label.text, _optional(field))
     if kind == "SelectField":
-        control = _SELECT.format(field(class_=_modifier("kern-form-input__select", field),
-                                       **attrs))
+        select_attrs = {"class_": _modifier("kern-form-input__select", field), **attrs}
+        control = _SELECT.format(_plain_select(field, select_attrs)
+                                 or field(**select_attrs))
     else:
         css = _modifier("kern-form-input__input", field)
         if width:

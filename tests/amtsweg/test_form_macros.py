@@ -111,3 +111,37 @@ def test_german_date_fields_are_text_inputs_a_browser_sends_as_typed(app: Flask)
         form = DateForm(meta={"csrf": False})
         assert not form.validate()
         assert form.day.errors
+
+
+class SelectForm(FlaskForm):
+    plain = SelectField("Plain", choices=[SelectChoice("", "– all –"),
+                                          SelectChoice("a&b", 'Say "hi" <b>'),
+                                          SelectChoice("c", "C")])
+    required = SelectField("Required", validators=[DataRequired("Choose one")],
+                           choices=[SelectChoice("1", "One"), SelectChoice("2", "Two")])
+    numbers = SelectField("Numbers", coerce=int,
+                          choices=[SelectChoice(1, "One"), SelectChoice(2, "Two")])
+    flags = SelectField("Flags", choices=[SelectChoice(True, "Yes"), SelectChoice(False, "No")])
+    custom = SelectField("Custom", choices=[SelectChoice("x", "X", render_kw={"disabled": True})])
+
+
+def test_select_options_are_written_as_the_widget_writes_them(app: Flask) -> None:
+    """amtsweg.field_html writes plain selects itself (the widget's per-option formatting was the
+    costliest part of list pages): the markup must be the widget's, byte for byte."""
+    from amtsweg.field_html import _plain_select
+
+    with app.test_request_context("/", method="POST",
+                                  data={"plain": "a&b", "required": "", "numbers": "2"}):
+        form = SelectForm(meta={"csrf": False})
+        form.validate()
+        attrs = {"class_": "kern-form-input__select", "aria-describedby": "x-error",
+                 "aria-invalid": "true"}
+        for name in ("plain", "required", "numbers", "flags"):
+            written = _plain_select(form[name], dict(attrs))
+            assert written is not None
+            assert str(written) == str(form[name](**attrs)), name
+        assert 'selected value="a&amp;b">Say &#34;hi&#34; &lt;b&gt;</option>' in str(
+            _plain_select(form.plain, {}))
+        assert " required" in str(_plain_select(form.required, {}))
+        # An option with attributes of its own is left to the widget.
+        assert _plain_select(form.custom, {}) is None
