@@ -34,7 +34,8 @@ from tests.backoffice.support import pdf, post, text, version_on
 from tests.conftest import sign_in_staff
 
 TODAY = datetime.now(ZoneInfo("Europe/Berlin")).date()
-HOSTILE = ["", "   ", "x" * 20_000, "Text\x00mit NUL", "<script>alert(1)</script>"]
+# NUL never reaches a form (amtsweg.request drops it); ESC stands for the control characters.
+HOSTILE = ["", "   ", "x" * 20_000, "Text\x1bmit ESC", "<script>alert(1)</script>"]
 
 
 @pytest.fixture
@@ -346,7 +347,7 @@ def test_changing_bank_data_keeps_the_history(app: Flask, signed_in: FlaskClient
     ("last_name", "x" * 101, "höchstens 100"),
     ("email", "kein-at", "E-Mail-Adresse"),
     ("birth_date", "30.02.2018", "TT.MM.JJJJ"),
-    ("address", "Straße\x00", "Steuerzeichen"),
+    ("address", "Straße\x1b", "Steuerzeichen"),
 ])
 def test_bad_party_input_is_refused_with_input_kept(app: Flask, signed_in: FlaskClient,
                                                     fall_id: int, field: str, value: str,
@@ -419,7 +420,7 @@ def test_staff_upload_and_a_new_version_keep_both(app: Flask, signed_in: FlaskCl
     ((b"MZ\x90\x00 kein pdf", "virus.pdf"), {}, ""),
     ((b"", "leer.pdf"), {}, ""),
     ("pdf", {"title": "x" * 201}, "höchstens 200"),
-    ("pdf", {"kind": "Urkunde\x00"}, "Steuerzeichen"),
+    ("pdf", {"kind": "Urkunde\x1b"}, "Steuerzeichen"),
     ("pdf", {"replaces": "99999"}, ""),
 ])
 def test_bad_uploads_are_refused_and_nothing_is_filed(app: Flask, signed_in: FlaskClient,
@@ -465,7 +466,7 @@ def test_a_deadline_in_working_days_is_computed_with_the_lands_holidays(
     ({"working_days": "3", "due_date": "01.01.2030", "reason": "Beides"}, "nicht beides"),
     ({"working_days": "3", "reason": ""}, "Grund"),
     ({"working_days": "3", "reason": "x" * 301}, "höchstens 300"),
-    ({"working_days": "3", "reason": "a\x00b"}, "Steuerzeichen"),
+    ({"working_days": "3", "reason": "a\x1bb"}, "Steuerzeichen"),
     ({"working_days": "3", "reason": "Fremd", "owner": "999999"}, "Not a valid choice"),
 ])
 def test_bad_deadlines_are_refused_with_input_kept(app: Flask, signed_in: FlaskClient,
@@ -478,7 +479,7 @@ def test_bad_deadlines_are_refused_with_input_kept(app: Flask, signed_in: FlaskC
     assert "Es gibt ein Problem" in shown
     if message != "Not a valid choice":
         assert message in shown
-    if data.get("reason") and len(data["reason"]) < 50 and "\x00" not in data["reason"]:
+    if data.get("reason") and len(data["reason"]) < 50 and "\x1b" not in data["reason"]:
         assert data["reason"] in shown
     assert _count(app, Wiedervorlage) == 0
 

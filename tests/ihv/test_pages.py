@@ -24,7 +24,8 @@ from tests.backoffice.support import post, text
 from tests.conftest import sign_in_citizen, sign_in_staff
 from tests.ihv.conftest import order_kwargs
 
-HOSTILE = ["", "   ", "x" * 20_000, "Text\x00mit NUL", "<script>alert(1)</script>"]
+# NUL never reaches a form (amtsweg.request drops it); ESC stands for the control characters.
+HOSTILE = ["", "   ", "x" * 20_000, "Text\x1bmit ESC", "<script>alert(1)</script>"]
 
 
 @pytest.fixture
@@ -364,7 +365,7 @@ def test_a_caseworker_raises_an_order_on_a_case(app: Flask, client: FlaskClient,
     ("purpose", "x" * 141), ("purpose", "Ohne Kassenzeichen"),
     ("haushaltsstelle", "70 55/101 38"), ("haushaltsstelle", ""),
     ("due_date", "31.02.2026"), ("due_date", ""),
-    ("party_name", ""), ("party_name", "x" * 20_000), ("party_name", "Text\x00mit NUL"),
+    ("party_name", ""), ("party_name", "x" * 20_000), ("party_name", "Text\x1bmit ESC"),
     ("direction", "geschenk"),
     ("period_end", "01.01.2026"),
 ])
@@ -381,7 +382,7 @@ def test_bad_input_on_the_new_order_form(app: Flask, client: FlaskClient,
     assert response.status_code == 400
     body = text(response)
     assert "error-summary" in body
-    if value and "\x00" not in value and len(value) < 200 and field_name != "direction":
+    if value and "\x1b" not in value and len(value) < 200 and field_name != "direction":
         assert str(escape(value)) in body  # the input is kept, escaped
     with app.app_context():
         assert db.session.scalar(select(Sollstellung.id)) is None
