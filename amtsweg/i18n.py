@@ -6,7 +6,16 @@ from datetime import date, datetime
 from typing import Any
 
 from babel import support
-from flask import Blueprint, Flask, has_request_context, redirect, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    g,
+    has_app_context,
+    has_request_context,
+    redirect,
+    request,
+    session,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import Domain, format_date, format_datetime, format_decimal
 from flask_babel import _get_current_context as _babel_context
@@ -61,11 +70,16 @@ class RequestCachedDomain(Domain):  # type: ignore[misc]  # flask_babel has no t
     """
 
     def get_translations(self) -> support.NullTranslations:
-        context = _babel_context()
-        if context is None:
+        # Flask-Babel's own context lookup resolves the ``g`` proxy three times; here the real
+        # object is fetched once (this runs for every translated text of a page).
+        if not has_app_context():
             return support.NullTranslations()
-        locale = getattr(context, "babel_locale", None)
-        cached = getattr(context, "amtsweg_translations", None)
+        context = vars(g._get_current_object()).get("_flask_babel")
+        if context is None:
+            context = _babel_context()
+        state = vars(context)
+        locale = state.get("babel_locale")
+        cached = state.get("amtsweg_translations")
         if locale is not None and cached is not None and cached[0] is locale:
             translations: support.NullTranslations = cached[1]
             return translations
@@ -74,12 +88,25 @@ class RequestCachedDomain(Domain):  # type: ignore[misc]  # flask_babel has no t
         return translations
 
 
+def _translations() -> support.NullTranslations:
+    # One domain, ours: straight to it, without Flask-Babel's get_domain() for every text.
+    translations: support.NullTranslations = (
+        babel_extension.domain_instance.get_translations())
+    return translations
+
+
 def init_app(app: Flask) -> None:
     # Replaces the domain Flask-Babel would create on first use (a cached property).
     babel_extension.__dict__["domain_instance"] = RequestCachedDomain(domain="messages")
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True)
     app.jinja_env.filters["cents"] = _cents
     app.jinja_env.filters["date"] = _date
-    app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.context_processor
     def locale_context() -> dict[str, Any]:

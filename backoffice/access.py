@@ -48,8 +48,10 @@ def case_for(staff: Staff, fall_id: int, what: AccessKind = AccessKind.CASE_VIEW
     before answering, so guessing URLs leaves a trace (§ 35 SGB I).
     """
     # The responsible colleague is shown by name only; without lazyload("*") loading them
-    # would pull their roles and Fachbereiche too (two queries per page for nothing).
-    fall = db.session.get(Fall, fall_id, options=[joinedload(Fall.responsible).lazyload("*")])
+    # would pull their roles and Fachbereiche too (two queries per page for nothing). The
+    # parties come in the same statement: every case page shows them.
+    fall = db.session.get(Fall, fall_id, options=[joinedload(Fall.responsible).lazyload("*"),
+                                                  joinedload(Fall.parties)])
     if fall is None:
         abort(404)
     if fall.fachbereich_id not in fachbereich_scope(staff):

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Row, Select, and_, column, exists, func, or_, select, table
 from sqlalchemy.orm import joinedload
 
-from amtsweg.extensions import db
+from amtsweg.extensions import among, db
 from amtsweg.staff.models import Fachbereich, Staff
 from backoffice.models import (
     AKTENZEICHEN_PATTERN,
@@ -219,7 +219,7 @@ def _names(fall_ids: Sequence[int]) -> dict[int, list[str]]:
         return names
     for fall_id, first, last in db.session.execute(
             select(Party.fall_id, Party.first_name, Party.last_name)
-            .where(Party.fall_id.in_(fall_ids),
+            .where(among(Party.fall_id, fall_ids),
                    Party.role.in_([PartyRole.CHILD, PartyRole.APPLICANT]))
             .order_by(Party.fall_id, Party.id)):
         names.setdefault(fall_id, []).append(f"{first} {last}".strip())

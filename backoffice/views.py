@@ -123,9 +123,6 @@ def _context() -> dict[str, Any]:
     return {"status_labels": FALL_STATUS_LABELS, "role_labels": PARTY_ROLE_LABELS,
             "origin_labels": DOCUMENT_ORIGIN_LABELS, "access_labels": ACCESS_KIND_LABELS,
             "status_names": {status: str(label) for status, label in FALL_STATUS_LABELS.items()},
-            "origin_names": {origin: str(label)
-                             for origin, label in DOCUMENT_ORIGIN_LABELS.items()},
-            "event_labels": {str(kind): str(label) for kind, label in FALL_EVENT_LABELS.items()},
             "pool_label": _("Pool"), "overdue_label": _("overdue"),
             "case_base": url_for("backoffice.mine"), "berlin_time": berlin_time,
             "case_table_rows": case_table_rows,
@@ -196,10 +193,13 @@ def _render_case(fall: Fall, *, status_form: StatusForm | None = None,
     timeline = queries.timeline(fall.id, before=_after())
     documents = queries.case_documents(fall.id)
     return render_template("backoffice/case.html", **context, fall=fall, timeline=timeline,
-                   timeline_html=timeline_items(timeline.events, context["event_labels"]),
+                   timeline_html=timeline_items(
+                       timeline.events,
+                       {str(kind): str(label) for kind, label in FALL_EVENT_LABELS.items()}),
                    documents=documents,
                    document_html=document_rows(
-                       documents, context["origin_names"],
+                       documents,
+                       {origin: str(label) for origin, label in DOCUMENT_ORIGIN_LABELS.items()},
                        f"{context['case_base']}{fall.id}/dokumente/", _("View"), _("Download")),
                    notes=queries.case_notes(fall.id),
                    module_links=case_links(fall),

@@ -25,13 +25,12 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import any_, bindparam, func, insert, select, tuple_, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from amtsweg.audit.services import Actor, record
 from amtsweg.db import utcnow
-from amtsweg.extensions import db
+from amtsweg.extensions import among, db
 from amtsweg.staff.models import Staff
 from backoffice.deadlines import is_working_day, next_working_day
 from backoffice.models import Fall, FallEvent, FallStatus, register_event_labels
@@ -258,13 +257,13 @@ def _unpaid_entitlements(child_ids: Sequence[int],
     paid = {(child_id, paid_month) for child_id, paid_month in db.session.execute(
         select(UvgPayment.uvg_child_id, UvgPayment.month)
         .join(Sollstellung, Sollstellung.id == UvgPayment.sollstellung_id)
-        .where(_among(UvgPayment.uvg_child_id, child_ids), UvgPayment.month <= month,
+        .where(among(UvgPayment.uvg_child_id, child_ids), UvgPayment.month <= month,
                UvgPayment.kind != UvgPaymentKind.RECOVERY_OF_OVERPAYMENT.value,
                Sollstellung.status.not_in(_VOID)))}
     rows = db.session.execute(
         select(UvgEntitlement.uvg_child_id, UvgEntitlement.month, UvgEntitlement.paid_cents)
         # "NOT superseded", as the partial unique index says it, so the planner can use it.
-        .where(_among(UvgEntitlement.uvg_child_id, child_ids), ~UvgEntitlement.superseded,
+        .where(among(UvgEntitlement.uvg_child_id, child_ids), ~UvgEntitlement.superseded,
                UvgEntitlement.month <= month, UvgEntitlement.paid_cents > 0)
         .order_by(UvgEntitlement.uvg_child_id, UvgEntitlement.month))
     result: dict[int, list[tuple[date, int]]] = defaultdict(list)
@@ -408,14 +407,6 @@ def _postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _among(column: Any, values: Sequence[Any]) -> Any:
-    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter instead of
-    thousands (a chunk's IN list would otherwise be parsed anew for every chunk)."""
-    if _postgresql():
-        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
-    return column.in_(list(values))
-
-
 def _insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
     """Bulk insert; on PostgreSQL by COPY inside the run's transaction (several times faster
     than multi-row INSERTs for a hundred thousand rows)."""
@@ -436,7 +427,7 @@ def _insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
 def _orders_by_key(keys: Sequence[str]) -> dict[str, tuple[int, str]]:
     rows = db.session.execute(
         select(Sollstellung.source_key, Sollstellung.id, Sollstellung.kassenzeichen)
-        .where(_among(Sollstellung.source_key, keys)))
+        .where(among(Sollstellung.source_key, keys)))
     return {str(key): (order_id, kassenzeichen) for key, order_id, kassenzeichen in rows}
 
 
@@ -540,7 +531,7 @@ def _write_chunk(chunk: _Chunk, run: _RunState, staff: Staff | None, actor: Acto
     # decided -> paying with the first payment (the case's life, backoffice.models); the
     # version moves too, so a page showing the old state goes stale.
     moved = db.session.execute(
-        update(Fall).where(_among(Fall.id, paid_cases), Fall.status == FallStatus.DECIDED.value)
+        update(Fall).where(among(Fall.id, paid_cases), Fall.status == FallStatus.DECIDED.value)
         .values(status=FallStatus.PAYING.value, version=Fall.version + 1)
         .returning(Fall.id).execution_options(synchronize_session=False)).scalars().all()
     if moved:
