@@ -1,5 +1,5 @@
-"""Keyboard only (issue 9, part 2): the citizen signs in, starts the UVG application and sends a
-general request with an attachment without touching the mouse."""
+"""Keyboard only (issue 9, part 2): the citizen signs in, applies for UVG from the catalogue to
+the confirmation, and sends a general request with an attachment, without touching the mouse."""
 
 from __future__ import annotations
 
@@ -15,10 +15,19 @@ from sqlalchemy import select
 from amtsweg.citizens.models import Citizen
 from amtsweg.extensions import db
 from clearing.models import Eingang, EingangKind
-from portal.models import Draft
+from portal.models import Draft, Submission
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import assert_clean, pdf_file
-from tests.portal.uvg.conftest import child_answers
+from tests.portal.uvg.conftest import (
+    APPLICANT,
+    BANK,
+    DECLARATIONS,
+    EARLIER,
+    ORPHAN,
+    OTHER_PARENT,
+    child_answers,
+)
+from tests.storage.conftest import image_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -116,3 +125,92 @@ def test_citizen_works_with_the_keyboard_alone(
         assert eingang is not None
         assert eingang.subject.endswith("Frage per Tastatur")
         assert [d.document.filename for d in eingang.documents] == ["brief.pdf"]
+
+
+def keyboard_fill(page: Page, answers: dict[str, str]) -> None:
+    """Answer a form as someone without a mouse does: Tab to each field, type; arrow keys in a
+    radio group or a list; Space ticks a box."""
+    for name, value in answers.items():
+        if not value:
+            continue
+        field = page.locator(f'[name="{name}"]').first
+        kind = field.get_attribute("type") or field.evaluate("e => e.tagName.toLowerCase()")
+        tab_to(page, f'[name="{name}"]')
+        if kind in ("radio", "select"):
+            for _ in range(30):
+                if page.evaluate("document.activeElement.value") == value:
+                    break
+                page.keyboard.press("ArrowDown")
+            assert page.evaluate("document.activeElement.value") == value, (name, value)
+            if kind == "radio":
+                page.keyboard.press("Space")
+        elif kind == "checkbox":
+            page.keyboard.press("Space")
+        else:
+            page.keyboard.type(value)
+
+
+def continue_with_keyboard(page: Page, tail: str) -> None:
+    tab_to(page, 'button[name="action"][value="continue"]')
+    press_and_load(page, "Enter")
+    assert page.url.split("#")[0].endswith(tail), (tail, page.url)
+
+
+def test_citizen_applies_from_catalogue_to_confirmation_with_the_keyboard(
+        app: Flask, page: Page, live_server: str, tmp_path: Path,
+        create_citizen: Callable[..., Citizen]) -> None:
+    citizen = create_citizen("ohnemaus@example.org")
+    page.goto(live_server + "/konto/anmelden")
+    type_into(page, 'input[name="email"]', "ohnemaus@example.org")
+    type_into(page, 'input[name="password"]', PASSWORD)
+    press_and_load(page, "Enter")
+    page.goto(live_server + "/leistungen")
+    tab_to(page, 'main a[href="/leistungen/uvg"]')
+    press_and_load(page, "Enter")
+    for _ in range(2):
+        tab_to(page, "main a.kern-btn--primary")
+        press_and_load(page, "Enter")
+
+    child = child_answers("Ben", 9)
+    keyboard_fill(page, {key: child[key] for key in
+                         ("first_name", "last_name", "birth_date", "nationality",
+                          "living_since")})
+    continue_with_keyboard(page, "/kinder")
+    continue_with_keyboard(page, "/antragsteller")
+    keyboard_fill(page, APPLICANT)
+    continue_with_keyboard(page, "/anderer-elternteil")
+    keyboard_fill(page, OTHER_PARENT)
+    continue_with_keyboard(page, "/waisenbezuege")
+    keyboard_fill(page, ORPHAN)
+    continue_with_keyboard(page, "/frueherer-unterhaltsvorschuss")
+    keyboard_fill(page, EARLIER)
+    continue_with_keyboard(page, "/andere-leistungen")
+    continue_with_keyboard(page, "/bankverbindung")
+    keyboard_fill(page, BANK)
+    continue_with_keyboard(page, "/unterlagen")
+
+    # Each requested paper through its file input: Space opens the chooser, as Enter would.
+    names = page.eval_on_selector_all('main input[type="file"]', "els => els.map(e => e.name)")
+    assert names, page.url
+    for name in names:
+        scan = tmp_path / (f"{name}.png" if "melde" in name else f"{name}.pdf")
+        scan.write_bytes(image_bytes("PNG") if "melde" in name else pdf_file(name))
+        tab_to(page, f'input[name="{name}"]')
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press("Space")
+        chooser.value.set_files(str(scan))
+    tab_to(page, 'button[name="action"][value="upload"]')
+    press_and_load(page, "Enter")
+    continue_with_keyboard(page, "/erklaerungen")
+    keyboard_fill(page, DECLARATIONS)
+    continue_with_keyboard(page, "/pruefen")
+    tab_to(page, 'form[action$="/absenden"] button[type="submit"]')
+    press_and_load(page, "Enter")
+    expect(page.locator("main")).to_contain_text(re.compile(r"AW-\d{4}-\d{7}-\d"))
+    assert_clean(page, "keyboard_03_application_sent")
+    with app.app_context():
+        submission = db.session.scalar(select(Submission).where(
+            Submission.citizen_id == citizen.id))
+        assert submission is not None
+        assert submission.answers["children"][0]["person"]["first_name"] == "Ben"
+        assert len(submission.documents) == len(names)
