@@ -49,6 +49,13 @@ def type_into(page: Page, selector: str, text: str) -> None:
     page.keyboard.type(text)
 
 
+def keep_intercepting_file_choosers(page: Page) -> None:
+    """Playwright switches the file chooser interception on and off without waiting as listeners
+    come and go, so a key pressed right after ``expect_file_chooser`` can race ahead of it and open
+    the real dialog instead (seen in CI). One listener for the whole test keeps it on throughout."""
+    page.on("filechooser", lambda chooser: None)
+
+
 def press_and_load(page: Page, key: str) -> None:
     with page.expect_navigation(wait_until="load"):
         page.keyboard.press(key)
@@ -59,6 +66,7 @@ def test_citizen_works_with_the_keyboard_alone(
         create_citizen: Callable[..., Citizen]) -> None:
     citizen = create_citizen("tastatur@example.org")
 
+    keep_intercepting_file_choosers(page)
     page.goto(live_server + "/konto/anmelden")
     type_into(page, 'input[name="email"]', "tastatur@example.org")
     type_into(page, 'input[name="password"]', PASSWORD)
@@ -160,6 +168,7 @@ def test_citizen_applies_from_catalogue_to_confirmation_with_the_keyboard(
         app: Flask, page: Page, live_server: str, tmp_path: Path,
         create_citizen: Callable[..., Citizen]) -> None:
     citizen = create_citizen("ohnemaus@example.org")
+    keep_intercepting_file_choosers(page)
     page.goto(live_server + "/konto/anmelden")
     type_into(page, 'input[name="email"]', "ohnemaus@example.org")
     type_into(page, 'input[name="password"]', PASSWORD)
