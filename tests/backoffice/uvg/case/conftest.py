@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from backoffice.models import Fall
 from backoffice.uvg import case_services as services
 from backoffice.uvg.models import UvgChild
 from clearing.models import EingangKind
+from clearing.queue import start_of_berlin_day
 from clearing.triage import RouteTarget, claim, route
 from portal.services import AttachedDocument, Party, submit
 from storage.services import store_upload
@@ -94,6 +95,9 @@ def applied_case(app: Any, app_ctx: None, create_citizen: Callable[..., Citizen]
                             sender_name="Sabine Müller", service_code="uvg",
                             answers=values if values is not None else answers(),
                             documents=documents, parties=list(parties))
+        # Arrived on TODAY, not on the day the suite runs: the application date comes from it,
+        # and the services refuse an application dated after the TODAY they are given.
+        submission.eingang.received_at = start_of_berlin_day(TODAY) + timedelta(hours=12)
         staff = db.session.merge(clerk)
         claimed = claim(submission.eingang.id, staff)
         fachbereich = fachbereich_by_code("uvg")
