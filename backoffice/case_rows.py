@@ -4,17 +4,20 @@ the rows of the case lists.
 A case with years of history shows a hundred events and as many documents on one page, a case
 list fifty cases. As Jinja loops every row cost a dozen runtime calls (attribute lookups,
 filters, autoescape of each value), which made the rows two thirds of the page's server time.
-Here each row is one f-string whose values all pass through ``escape``, so nothing a person
-typed reaches the page unescaped (tests/backoffice/test_case_rows.py checks it).
+Here each row is one f-string whose values all pass through ``html.escape``, so nothing a person
+typed reaches the page unescaped (tests/backoffice/test_case_rows.py checks it). The standard
+library's escaper returns a plain string: markupsafe's wraps every value in a ``Markup`` object,
+which on a hundred rows of four values cost more than the rest of the row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from html import escape
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from backoffice.models import DocumentOrigin, FallStatus
 from backoffice.queries import CaseRow, DocumentRow, EventRow
@@ -23,18 +26,20 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def berlin_time(moment: datetime) -> str:
-    # Plain strftime, not Babel's formatter, which costs about as much per call as a whole row.
-    return moment.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+    # Formatted by hand, not with Babel's formatter (as costly as a whole row) nor with strftime
+    # (half again as slow as this on a long timeline).
+    local = moment.astimezone(BERLIN)
+    return f"{local.day:02d}.{local.month:02d}.{local.year} {local.hour:02d}:{local.minute:02d}"
 
 
 def timeline_items(events: Iterable[EventRow], labels: Mapping[str, str]) -> Markup:
     """``<li>`` per event: time, what happened, who, and the summary if there is one."""
     items = []
     for event in events:
-        tail = f": {escape(event.summary)}" if event.summary else ""
-        items.append(f'<li><time datetime="{event.at.isoformat()}">{berlin_time(event.at)}'
-                     f"</time> · {escape(labels.get(event.kind, event.kind))} · "
-                     f"{escape(event.actor_name)}{tail}</li>")
+        at, kind, summary = event.at, event.kind, event.summary
+        tail = f": {escape(summary)}" if summary else ""
+        items.append(f'<li><time datetime="{at.isoformat()}">{berlin_time(at)}</time> · '
+                     f"{escape(labels.get(kind, kind))} · {escape(event.actor_name)}{tail}</li>")
     return Markup("".join(items))  # noqa: S704  (every value escaped above)
 
 

@@ -12,7 +12,7 @@ from backoffice.models import DocumentOrigin, FallStatus
 from backoffice.queries import CaseRow
 
 HOSTILE = '<script>alert("x")</script>&\'"'
-ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;&#39;&#34;"
+ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#x27;&quot;"
 
 # The query rows these functions get from backoffice.queries, as named tuples (cast for mypy).
 Event = namedtuple("Event", "id at kind summary actor_name")
