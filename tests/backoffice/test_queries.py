@@ -11,6 +11,8 @@ from backoffice.models import FallStatus, PartyRole
 from backoffice.queries import (
     aktenzeichen_in,
     case_by_aktenzeichen,
+    case_list,
+    case_rows,
     cases_by_party,
     fachbereich_scope,
     normalise_aktenzeichen,
@@ -99,3 +101,19 @@ def test_aktenzeichen_in_free_text() -> None:
     text = "Betreff: Nachreichung zu uv-2026-00042 und BS-2025-00007, nochmal UV-2026-00042."
     assert aktenzeichen_in(text) == ["UV-2026-00042", "BS-2025-00007"]
     assert aktenzeichen_in("Telefon 0951-2026-12345678901") == []
+
+
+def test_list_rows_name_the_children_and_the_applicant_in_recorded_order(create_case) -> None:
+    fall = create_case(parties=(
+        PartyData("child", "Lea", "Müller", "2018-03-14"),
+        PartyData("other_parent", "Tom", "Schmidt"),
+        PartyData("applicant", "Sabine", "Müller", "1990-07-01"),
+        PartyData("child", "", "Ohnevorname", "2020-01-01")))
+    nobody = create_case(parties=(PartyData("other_parent", "Tom", "Schmidt"),))
+    # The liable parent is not named in a list; a missing first name leaves no stray space.
+    expected = {fall.id: "Lea Müller, Sabine Müller, Ohnevorname", nobody.id: ""}
+    rows = case_rows([nobody.id, fall.id])
+    assert [(row.fall_id, row.names) for row in rows] == [
+        (nobody.id, ""), (fall.id, expected[fall.id])]
+    page = case_list([fall.fachbereich_id])
+    assert {row.fall_id: row.names for row in page.rows} == expected
