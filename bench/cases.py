@@ -209,15 +209,23 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, p95 * 1000
 
 
-def timed(action: Callable[[], object], requests: int, warmup: int = 10) -> tuple[float, float]:
+def timed_side_by_side(actions: list[Callable[[], object]], requests: int,
+                       warmup: int = 10) -> list[tuple[float, float]]:
+    """p50 and p95 of each action, run in turns (app, bare, SQL, app, ...).
+
+    Taking turns request by request, not one block after the other, lets all of them meet the
+    same moments of a shared machine: a busy second slows each alike, and the ratio holds.
+    """
     for _ in range(warmup):
-        action()
-    samples = []
+        for action in actions:
+            action()
+    samples: list[list[float]] = [[] for _ in actions]
     for _ in range(requests):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return percentiles(samples)
+        for action, times in zip(actions, samples, strict=True):
+            started = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - started)
+    return [percentiles(times) for times in samples]
 
 
 def bare_app(statements: list[tuple[str, Any]]) -> Flask:
@@ -271,9 +279,8 @@ def measure_page(app: Flask, staff_id: int, path: str, requests: int) -> dict[st
         real()
     bare = bare_app(statements).test_client()
     run_raw = raw_sql_runner(statements)
-    p50, p95 = timed(real, requests)
-    bare_p50, bare_p95 = timed(lambda: bare.get("/"), requests)
-    raw_p50, raw_p95 = timed(run_raw, requests)
+    (p50, p95), (bare_p50, bare_p95), (raw_p50, raw_p95) = timed_side_by_side(
+        [real, lambda: bare.get("/"), run_raw], requests)
     return {"p50": p50, "p95": p95, "bare_p50": bare_p50, "bare_p95": bare_p95,
             "raw_p50": raw_p50, "raw_p95": raw_p95, "statements": len(statements)}
 
