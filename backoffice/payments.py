@@ -15,13 +15,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from amtsweg.extensions import db
 from amtsweg.sessions import current_staff, guard_staff_blueprint
 from amtsweg.staff.models import Role, Staff
 from backoffice import access
-from backoffice.models import Fall, FallEvent, register_event_labels
+from backoffice.models import AccessKind, Fall, FallEvent, register_event_labels
 from backoffice.queries import fachbereich_scope
 from ihv import reconciliation
 from ihv import services as ihv_services
@@ -116,8 +115,21 @@ booking_matched.connect(_on_booking)
 
 
 def _may_see_case(staff: Staff, fall_id: int) -> bool:
-    fachbereich_id = db.session.scalar(select(Fall.fachbereich_id).where(Fall.id == fall_id))
-    return fachbereich_id is not None and fachbereich_id in fachbereich_scope(staff)
+    """Whether ``staff`` may see the orders of this case; a refusal is logged.
+
+    An order shows the case's payee, bank account and amounts: someone of another Fachbereich
+    opening its URL has tried to look into the case, and leaves the same trace in the access
+    log as a guessed case URL (§ 35 SGB I; see backoffice.access.case_for).
+    """
+    fall = db.session.get(Fall, fall_id)
+    if fall is None:
+        return False
+    if fall.fachbereich_id in fachbereich_scope(staff):
+        return True
+    db.session.rollback()
+    access.log_access(staff, fall, AccessKind.CASE_VIEW, granted=False)
+    db.session.commit()
+    return False
 
 
 ihv_views.set_case_access_check(_may_see_case)

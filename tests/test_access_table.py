@@ -570,9 +570,10 @@ def test_every_page_answers_each_visitor_as_the_table_says(office: Office, visit
                 for problem in _check(office, client, visitor, endpoint, method, entry, None)]
     assert not problems, "\n".join(problems)
     if visitor in (OTHER_CASEWORKER, OTHER_LEAD):
-        # Each look into A's case from Wohngeld was refused and is written down, as refused.
-        case_pages = [key for key, entry in TABLE.items() if key[1] == "GET" and "fall_id" in
-                      entry.ids]
+        # Each look into A's case from Wohngeld, also through an order of that case, was refused
+        # and is written down, as refused.
+        case_pages = [key for key, entry in TABLE.items() if key[1] == "GET"
+                      and {"fall_id", "order_id"} & set(entry.ids)]
         written = _access_log(office.app)[logged:]
         assert written == [(office.staff[visitor].id, False)] * len(case_pages)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.staff.models import Role, Staff
-from backoffice.models import Fall, FallEvent
+from backoffice.models import AccessKind, AccessLogEntry, Fall, FallEvent
 from ihv import services
 from ihv.models import Direction, OrderStatus, Sollstellung
 from tests.backoffice.support import post, text
@@ -396,7 +396,7 @@ def test_other_fachbereich_cannot_raise_orders(app: Flask, client: FlaskClient,
     assert client.get(f"/intern/faelle/{fall_id}/sollstellung/neu").status_code == 403
 
 
-def test_other_fachbereich_cannot_see_the_order(client: FlaskClient,
+def test_other_fachbereich_cannot_see_the_order(app: Flask, client: FlaskClient,
                                                 create_staff: Callable[..., Staff],
                                                 make_order: Callable[..., int],
                                                 fall_id: int) -> None:
@@ -405,6 +405,13 @@ def test_other_fachbereich_cannot_see_the_order(client: FlaskClient,
     assert _as(client, stranger).get(f"/intern/kasse/{order_id}").status_code == 403
     loose = make_order()
     assert client.get(f"/intern/kasse/{loose}").status_code == 403
+    # The refused look at the case's order is in the access log, like a guessed case URL.
+    with app.app_context():
+        entries = db.session.execute(select(
+            AccessLogEntry.staff_id, AccessLogEntry.fall_id, AccessLogEntry.what,
+            AccessLogEntry.granted)).all()
+    assert [tuple(entry) for entry in entries] == [
+        (stranger.id, fall_id, AccessKind.CASE_VIEW, False)]
 
 
 def test_finance_staff_cannot_raise_orders_on_cases(client: FlaskClient,
