@@ -261,7 +261,7 @@ def _accept_totp(staff: Staff, secret: str, code: str) -> bool:
     seen over someone's shoulder from being replayed within its window (§5.2, "MUST NOT").
     """
     code = code.strip().replace(" ", "")
-    if not code.isdigit() or len(code) != 6:
+    if not (code.isascii() and code.isdigit()) or len(code) != 6:
         return False
     totp = pyotp.TOTP(secret)
     now = utcnow()

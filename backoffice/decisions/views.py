@@ -120,7 +120,7 @@ def _draft_from(form: DecisionForm) -> services.DecisionDraft:
     return services.DecisionDraft(
         kind=DecisionKind(form.kind.data), subject=form.subject.data or "",
         tenor=form.tenor.data or "", begruendung=form.begruendung.data or "",
-        addressee_party_id=int(addressee) if addressee.isdigit() else None,
+        addressee_party_id=int(addressee) if addressee.isdecimal() else None,
         decision_date=form.decision_date.data)
 
 
@@ -232,7 +232,7 @@ def _issued_choices(decisions: list[Decision]) -> list[Any]:
 
 
 def _chosen_decision(fall: Fall, value: str | None) -> Decision | None:
-    return services.find_decision(fall, int(value)) if value and value.isdigit() else None
+    return services.find_decision(fall, int(value)) if value and value.isdecimal() else None
 
 
 @bp.route("/<int:fall_id>/widersprueche/neu", methods=["GET", "POST"])

@@ -502,7 +502,7 @@ def _split_address(address: str) -> tuple[str, str, str]:
     street = parts[0] if parts else ""
     rest = " ".join(parts[1:])
     postcode, _space, city = rest.partition(" ")
-    if not (postcode.isdigit() and len(postcode) == 5):
+    if not (postcode.isascii() and postcode.isdigit() and len(postcode) == 5):
         postcode, city = "", rest
     return street[:200], postcode, city[:100]
 

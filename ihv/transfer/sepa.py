@@ -246,7 +246,7 @@ def validate_camt053(path: Path) -> CamtStatement:
         elif kind == "summary":
             summary = value
         elif kind == "ElctrncSeqNb":
-            if not value.isdigit() or len(value) > 9:
+            if not (value.isascii() and value.isdigit()) or len(value) > 9:
                 raise FormatError("ElctrncSeqNb is not a number")
             sequence = int(value)
         elif kind == "Id" and not statement_id:

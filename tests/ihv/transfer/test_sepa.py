@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -123,6 +124,9 @@ def test_camt_credits_match_receivables_by_kassenzeichen_in_the_remittance(
     (lambda data: data.replace(b"<Amt Ccy=\"EUR\">30.00", b"<Amt Ccy=\"EUR\">-30.00", 1),
      "not a positive"),
     (lambda data: data[:-40], "not a valid file"),
+    # "²" is a digit to str.isdigit() but no number to int().
+    (lambda data: re.sub(rb"<ElctrncSeqNb>\d+", "<ElctrncSeqNb>²".encode(), data, count=1),
+     "ElctrncSeqNb"),
     (lambda data: b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
      b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">&e;</Document>',
      "DOCTYPE"),
