@@ -54,12 +54,20 @@ def case_for(staff: Staff, fall_id: int, what: AccessKind = AccessKind.CASE_VIEW
                                                   joinedload(Fall.parties)])
     if fall is None:
         abort(404)
-    if fall.fachbereich_id not in fachbereich_scope(staff):
-        db.session.rollback()
-        log_access(staff, fall, what, granted=False)
-        db.session.commit()
+    if not admits(staff, fall, what):
         abort(403)
     return fall
+
+
+def admits(staff: Staff, fall: Fall, what: AccessKind = AccessKind.CASE_VIEW) -> bool:
+    """Whether ``staff`` belongs to the case's Fachbereich; a refusal is logged and committed
+    at once, so the attempt stays on record whatever the caller does next (§ 35 SGB I)."""
+    if fall.fachbereich_id in fachbereich_scope(staff):
+        return True
+    db.session.rollback()
+    log_access(staff, fall, what, granted=False)
+    db.session.commit()
+    return False
 
 
 def log_access(staff: Staff, fall: Fall, what: AccessKind, *, document: Document | None = None,
