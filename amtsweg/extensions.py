@@ -30,3 +30,20 @@ def among(column: Any, values: Sequence[Any]) -> Any:
     if db.session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     return column.in_(list(values))
+
+
+def commit_keeping_loaded() -> None:
+    """Commit, but keep the values this request wrote and read instead of expiring them.
+
+    After a plain commit the next attribute access reloads the whole row (for a draft that is
+    its answers, the largest column), only to build the redirect from values the request has
+    just written itself. Use it where nothing else writes the rows between the flush and the
+    redirect; columns the database fills in (server defaults) are not loaded and still load on
+    first access.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True

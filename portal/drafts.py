@@ -23,7 +23,7 @@ from amtsweg.citizens.models import Citizen
 from amtsweg.citizens.signals import citizen_deleted
 from amtsweg.config import Settings
 from amtsweg.db import utcnow
-from amtsweg.extensions import db
+from amtsweg.extensions import commit_keeping_loaded, db
 from amtsweg.mail import queue_mail
 from portal.models import Draft, DraftDocument
 from portal.services import new_public_id
@@ -91,7 +91,8 @@ def save_answers(draft: Draft, answers: dict[str, Any], step: str, actor: Actor)
     draft.expires_at = _expiry(now)
     draft.reminder_sent_at = None
     record(actor, "draft.saved", OBJECT_TYPE, draft.id, after={"step": step})
-    db.session.commit()
+    # The page goes on to the next question from these answers: no reload of what was written.
+    commit_keeping_loaded()
 
 
 def attach_document(draft: Draft, document: Document, requirement: str, actor: Actor) -> None:

@@ -16,7 +16,7 @@ from amtsweg.audit.services import SYSTEM, record
 from amtsweg.citizens.models import Citizen
 from amtsweg.config import Settings
 from amtsweg.db import utcnow
-from amtsweg.extensions import db
+from amtsweg.extensions import commit_keeping_loaded, db
 from amtsweg.mail import queue_mail
 from amtsweg.postbox.models import PostboxMessage
 from amtsweg.sessions import citizen_actor
@@ -141,7 +141,8 @@ def submit(
            after={"reference": submission.reference, "kind": kind, "service_code": service_code,
                   "eingang_id": eingang.id, "documents": [d.document.id for d in documents]})
     _queue_confirmation(citizen, submission)
-    db.session.commit()
+    # The confirmation page's address comes from the submission just written: no reload.
+    commit_keeping_loaded()
     return submission
 
 
