@@ -7,7 +7,7 @@ a browser sends is only ever shown, never used as a path.
 
 from __future__ import annotations
 
-import hashlib
+import io
 import re
 import tempfile
 import unicodedata
@@ -71,12 +71,12 @@ class RejectedUpload(Exception):
 
 @dataclass
 class CheckedUpload:
-    """An upload that passed every check, spooled to a temporary file at position 0."""
+    """An upload that passed every check, at position 0 of ``spool``: the upload's own stream
+    when it could be read at random (Werkzeug's temporary file), else a temporary copy."""
 
     spool: IO[bytes]
     media_type: str
     size: int
-    sha256: str
     filename: str
 
 
@@ -85,28 +85,42 @@ def too_large(max_bytes: int) -> RejectedUpload:
     return RejectedUpload(_l("The file is too large. Files may be at most %(mb)s MB.", mb=mb))
 
 
-def spool_limited(stream: IO[bytes], max_bytes: int) -> tuple[IO[bytes], int, str]:
+def spool_limited(stream: IO[bytes], max_bytes: int) -> tuple[IO[bytes], int]:
     """Copy ``stream`` to a temporary file, refusing as soon as it passes ``max_bytes``.
 
     Checks need random access (a PDF's cross-reference table sits at the end), and the blob
-    store must never hold a file that has not passed them; so the upload goes to a local
-    temporary file first, in chunks, never whole into memory.
+    store must never hold a file that has not passed them; so a stream that cannot seek goes
+    to a local temporary file first, in chunks, never whole into memory.
     """
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115
-    digest = hashlib.sha256()
     size = 0
     try:
         while chunk := stream.read(CHUNK_SIZE):
             size += len(chunk)
             if size > max_bytes:
                 raise too_large(max_bytes)
-            digest.update(chunk)
             spool.write(chunk)
     except BaseException:
         spool.close()
         raise
     spool.seek(0)
-    return spool, size, digest.hexdigest()
+    return spool, size
+
+
+def _seekable_size(stream: IO[bytes]) -> int | None:
+    """The size of a stream that can seek, or ``None`` for one that must be spooled first.
+
+    Werkzeug has already written every uploaded file to a temporary file (or, when small, kept
+    it in memory) before the view runs: a second copy cost as much as storing the file.
+    """
+    try:
+        if not stream.seekable():
+            return None
+        size = stream.seek(0, io.SEEK_END)
+        stream.seek(0)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return size
 
 
 def describe_kind(head: bytes) -> LazyString:
@@ -260,16 +274,24 @@ def check_content(stream: IO[bytes]) -> str:
 
 
 def inspect_upload(stream: IO[bytes], filename: str | None, max_bytes: int) -> CheckedUpload:
-    """Run every check on an upload; raise :class:`RejectedUpload` with a clear message."""
-    spool, size, sha256 = spool_limited(stream, max_bytes)
+    """Run every check on an upload; raise :class:`RejectedUpload` with a clear message.
+
+    A stream that can seek is checked in place and handed on as ``spool`` (the caller closes
+    it); any other is copied first. The content's SHA-256 is taken once, by the blob store.
+    """
+    size = _seekable_size(stream)
+    if size is not None and size > max_bytes:
+        raise too_large(max_bytes)
+    spool, size = (stream, size) if size is not None else spool_limited(stream, max_bytes)
     try:
         if size == 0:
             raise RejectedUpload(_l("The file is empty."))
         media_type = check_content(spool)
     except BaseException:
-        spool.close()
+        if spool is not stream:
+            spool.close()
         raise
-    return CheckedUpload(spool=spool, media_type=media_type, size=size, sha256=sha256,
+    return CheckedUpload(spool=spool, media_type=media_type, size=size,
                          filename=sanitise_filename(filename or "", media_type))
 
 

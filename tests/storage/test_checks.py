@@ -132,6 +132,59 @@ def test_limit_is_enforced_while_reading() -> None:
     assert endless.read_so_far <= 3 * MB
 
 
+def test_seekable_upload_is_checked_where_it_lies() -> None:
+    # Werkzeug has written the upload to a temporary file already: no second copy is made, and
+    # a stream a validator has read from is still checked from its first byte.
+    content = pdf_bytes()
+    upload = io.BytesIO(content)
+    upload.seek(100)
+
+    checked = inspect_upload(upload, "a.pdf", 20 * MB)
+
+    assert checked.spool is upload
+    assert checked.size == len(content)
+    assert upload.read() == content
+
+
+def test_seekable_upload_over_the_limit_is_refused_unread() -> None:
+    class Counting(io.BytesIO):
+        bytes_read = 0
+
+        def read(self, size: int | None = -1) -> bytes:
+            data = super().read(size)
+            self.bytes_read += len(data)
+            return data
+
+    upload = Counting(pdf_bytes() + b"\n" * (3 * MB))
+    with pytest.raises(RejectedUpload) as caught:
+        inspect_upload(upload, "gross.pdf", 2 * MB)
+
+    assert str(caught.value.message) == "The file is too large. Files may be at most 2 MB."
+    assert upload.bytes_read == 0
+    assert not upload.closed  # the caller's stream is the caller's to close
+
+
+def test_stream_that_cannot_seek_is_spooled() -> None:
+    content = pdf_bytes()
+
+    class OneWay(io.RawIOBase):
+        def __init__(self) -> None:
+            self._inner = io.BytesIO(content)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+            return self._inner.readinto(buffer)
+
+    upload = OneWay()
+    checked = inspect_upload(upload, "a.pdf", 20 * MB)  # type: ignore[arg-type]
+
+    assert checked.spool is not upload
+    assert checked.spool.read() == content
+    checked.spool.close()
+
+
 def test_file_of_exactly_the_limit_is_accepted() -> None:
     content = pdf_bytes()
     inspect_upload(io.BytesIO(content), "a.pdf", len(content)).spool.close()
