@@ -85,6 +85,10 @@ class _Writer:
     def wrap(text: str, font: Font, width: float) -> list[str]:
         lines: list[str] = []
         for paragraph in (text or "").split("\n"):
+            # Most answers fit their column: one measurement instead of one per word and line.
+            if stringWidth(paragraph, font[0], font[1]) <= width:
+                lines.append(paragraph)
+                continue
             for line in simpleSplit(paragraph, font[0], font[1], width) or [""]:
                 lines += _break_long(line, font, width)
         return lines
@@ -99,10 +103,13 @@ class _Writer:
 
     def _lines(self, lines: list[str], font: Font, x: float, top: float,
                colour: colors.Color) -> None:
-        self.canvas.setFont(font[0], font[1])
-        self.canvas.setFillColor(colour)
-        for number, line in enumerate(lines):
-            self.canvas.drawString(x, top - font[1] - number * font[2], line)
+        # One text object per cell (drawString makes one per line, with its own font state).
+        text = self.canvas.beginText(x, top - font[1])
+        text.setFont(font[0], font[1], font[2])
+        text.setFillColor(colour)
+        for line in lines:
+            text.textLine(line)
+        self.canvas.drawText(text)
 
     def row_height(self, cells: Sequence[tuple[str, float, Font]]) -> float:
         return max(len(self.wrap(text, font, width - 4)) * font[2]
