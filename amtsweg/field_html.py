@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from wtforms import Field
 from wtforms.widgets import Select, html_params
+
+from amtsweg.translate import gettext as _
 
 _EMPTY = Markup("")
 _HINT = Markup('<div class="kern-hint" id="{}-hint">{}</div>')

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField
 from wtforms.widgets import TextInput
+
+from amtsweg.translate import lazy_gettext as _l
 
 # Year 1 cannot be made a moment in UTC, and from year 9999 no period can be added: such a
 # date is a slip or an attack. No date of the office lies before 1900, and up to 9000 a date

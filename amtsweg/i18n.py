@@ -22,6 +22,7 @@ from flask_babel import _get_current_context as _babel_context
 
 from amtsweg.extensions import babel as babel_extension
 from amtsweg.sessions import safe_next_url
+from amtsweg.translate import translations as current_translations
 
 LOCALES = ("de", "en")
 
@@ -88,22 +89,15 @@ class RequestCachedDomain(Domain):  # type: ignore[misc]  # flask_babel has no t
         return translations
 
 
-def _translations() -> support.NullTranslations:
-    # One domain, ours: straight to it, without Flask-Babel's get_domain() for every text.
-    translations: support.NullTranslations = (
-        babel_extension.domain_instance.get_translations())
-    return translations
-
-
 def init_app(app: Flask) -> None:
     # Replaces the domain Flask-Babel would create on first use (a cached property).
     babel_extension.__dict__["domain_instance"] = RequestCachedDomain(domain="messages")
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the extension
-        gettext=lambda s: _translations().ugettext(s),
-        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
-        pgettext=lambda c, s: _translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        gettext=lambda s: current_translations().ugettext(s),
+        ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: current_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
         newstyle=True)
     app.jinja_env.filters["cents"] = _cents
     app.jinja_env.filters["date"] = _date

@@ -26,7 +26,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from amtsweg.audit.models import ActorKind
@@ -35,6 +34,7 @@ from amtsweg.citizens.models import Citizen
 from amtsweg.config import Settings
 from amtsweg.extensions import db
 from amtsweg.staff.models import Role, Staff
+from amtsweg.translate import gettext as _
 
 STAFF_KEY = "staff"
 CITIZEN_KEY = "citizen"

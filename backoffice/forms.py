@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
@@ -13,6 +12,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from amtsweg.forms import GermanDateField, WholeNumberField
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.deadlines import MAX_WORKING_DAYS
 from backoffice.models import FALL_STATUS_LABELS, FallStatus
 from backoffice.queries import DeadlineFilter

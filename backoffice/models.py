@@ -13,7 +13,6 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import (
     Boolean,
@@ -30,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
 from amtsweg.staff.models import Fachbereich, Staff
+from amtsweg.translate import lazy_gettext as _l
 from storage.models import Document
 
 

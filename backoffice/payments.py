@@ -13,12 +13,12 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from amtsweg.extensions import db
 from amtsweg.sessions import current_staff, guard_staff_blueprint
 from amtsweg.staff.models import Role, Staff
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from backoffice import access
 from backoffice.models import Fall, FallEvent, register_event_labels
 from ihv import reconciliation

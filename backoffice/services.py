@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
 from sqlalchemy import column, select, table, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -17,6 +16,7 @@ from amtsweg.audit.services import Actor, record
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.staff.models import Fachbereich, Staff
+from amtsweg.translate import gettext as _
 from backoffice.models import (
     ALLOWED_TRANSITIONS,
     PARTY_VERSIONED_FIELDS,

@@ -25,8 +25,6 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,6 +33,8 @@ from amtsweg.extensions import db
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint, staff_actor
 from amtsweg.staff.models import Role, Staff
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from backoffice import access, queries, services
 from backoffice.case_rows import berlin_time, case_table_rows, document_rows, timeline_items
 from backoffice.deadlines import add_working_days

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -20,6 +19,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from amtsweg.forms import GermanDateField, WholeNumberField
+from amtsweg.translate import lazy_gettext as _l
 from clearing.models import EingangKind, EingangStatus, RejectionReason
 from clearing.queue import KIND_LABELS, STATUS_LABELS
 from storage.forms import UploadRequired

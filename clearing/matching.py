@@ -12,10 +12,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from amtsweg.extensions import db
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.models import PartyRole
 from backoffice.queries import (
     CaseFacts,

@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import holidays
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import defer, joinedload, lazyload
 
 from amtsweg.audit.models import AuditEntry
 from amtsweg.extensions import db
 from amtsweg.staff.models import Staff
+from amtsweg.translate import lazy_gettext as _l
 from clearing.models import OPEN_STATUSES, Eingang, EingangKind, EingangStatus
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from amtsweg.translate import gettext as _
 from clearing.models import Eingang, EingangKind, EingangStatus
 
 _TONES = {EingangStatus.NEW: "info", EingangStatus.IN_TRIAGE: "warning",

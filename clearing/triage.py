@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import CursorResult
 
@@ -28,6 +27,7 @@ from amtsweg.postbox.models import PostboxKind
 from amtsweg.postbox.services import post_message
 from amtsweg.sessions import staff_actor
 from amtsweg.staff.models import Fachbereich, Role, Staff
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.models import Fall
 from backoffice.services import (
     AssignmentRefused,

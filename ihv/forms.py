@@ -10,12 +10,12 @@ import re
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from amtsweg.forms import GermanDateField
+from amtsweg.translate import lazy_gettext as _l
 from ihv import codes
 from ihv.models import Direction, OrderStatus
 from ihv.services import MAX_AMOUNT_CENTS, MAX_CITY, MAX_NAME, MAX_POSTCODE, MAX_REASON, MAX_STREET

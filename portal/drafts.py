@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Flask, current_app, render_template, url_for
 from flask_babel import format_date
-from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from amtsweg.audit.services import SYSTEM, Actor, record
@@ -25,6 +24,7 @@ from amtsweg.config import Settings
 from amtsweg.db import utcnow
 from amtsweg.extensions import commit_keeping_loaded, db
 from amtsweg.mail import queue_mail
+from amtsweg.translate import gettext as _
 from portal.models import Draft, DraftDocument
 from portal.services import new_public_id
 from storage.models import Document

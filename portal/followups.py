@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from werkzeug.datastructures import FileStorage
 
@@ -23,6 +22,7 @@ from amtsweg.fachbereiche import DEFAULT_FACHBEREICHE
 from amtsweg.postbox.models import PostboxMessage
 from amtsweg.postbox.services import delete_messages_of
 from amtsweg.sessions import citizen_actor
+from amtsweg.translate import gettext as _
 from clearing.models import Eingang, EingangKind
 from clearing.services import detach_citizen, mark_answered
 from portal.catalogue import get_leistung

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from werkzeug.datastructures import FileStorage
@@ -23,6 +22,7 @@ from wtforms.validators import (
 )
 
 from amtsweg.fachbereiche import DEFAULT_FACHBEREICHE
+from amtsweg.translate import lazy_gettext as _l
 from portal.catalogue import all_leistungen
 
 MAX_MESSAGE_LENGTH = 5000

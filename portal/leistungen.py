@@ -7,8 +7,7 @@ Registered when the portal's views are imported (``register_all``).
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from amtsweg.translate import lazy_gettext as _l
 from portal.catalogue import Leistung, register
 
 GENERAL_REQUEST_HOW = _l(

@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +19,7 @@ from amtsweg.extensions import commit_keeping_loaded, db
 from amtsweg.mail import queue_mail
 from amtsweg.postbox.models import PostboxMessage
 from amtsweg.sessions import citizen_actor
+from amtsweg.translate import gettext as _
 from clearing.models import Eingang, EingangKind
 from clearing.services import Sender, create_eingang
 from portal.models import Submission, SubmissionDocument

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from amtsweg.audit.models import AuditEntry
 from amtsweg.extensions import db
 from amtsweg.postbox.models import PostboxKind, PostboxMessage
 from amtsweg.postbox.services import messages_about
+from amtsweg.translate import lazy_gettext as _l
 from clearing.models import Eingang, EingangKind, EingangStatus, RejectionReason
 from portal.models import Submission
 

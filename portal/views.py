@@ -24,8 +24,6 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from amtsweg import navigation
@@ -35,6 +33,8 @@ from amtsweg.extensions import db
 from amtsweg.postbox import services as postbox
 from amtsweg.postbox.models import PostboxMessage
 from amtsweg.sessions import citizen_actor, current_citizen, guard_citizen_blueprint
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from amtsweg.uploads import accepts_files
 from portal import followups
 from portal.catalogue import Leistung, all_leistungen, get_leistung

@@ -26,7 +26,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -41,6 +40,7 @@ from sqlalchemy import (
 
 from amtsweg.extensions import db
 from amtsweg.staff.models import Fachbereich, Staff
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.decisions.models import DECISION_KIND_LABELS, Decision, DecisionKind, DecisionStatus
 from backoffice.models import Fall, Party, PartyRole, Wiedervorlage
 from backoffice.uvg.calculation import age_band

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import Optional, ValidationError
 
 from amtsweg.forms import GermanDateField, WholeNumberField
+from amtsweg.translate import lazy_gettext as _l
 from reports.figures import Period, next_month
 
 FIRST_YEAR = 2000

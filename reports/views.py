@@ -33,8 +33,6 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -42,6 +40,8 @@ from amtsweg.extensions import db
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint
 from amtsweg.staff.models import Fachbereich, Role, Staff
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from reports import charts, exports, figures
 from reports.figures import Period, Scope, Table
 from reports.formatting import format_cell

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
 from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+from amtsweg.translate import lazy_gettext as _l
 
 PDF = "application/pdf"
 JPEG = "image/jpeg"

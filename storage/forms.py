@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
 from wtforms import Field
 from wtforms.validators import StopValidation
 
 from amtsweg.audit.services import Actor
+from amtsweg.translate import lazy_gettext as _l
 from storage.blobstore import StorageUnavailable
 from storage.checks import RejectedUpload
 from storage.models import Document

@@ -15,7 +15,6 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from flask import Response, current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.wsgi import FileWrapper
@@ -24,6 +23,7 @@ from amtsweg.audit.models import ActorKind
 from amtsweg.audit.services import Actor, record
 from amtsweg.config import Settings
 from amtsweg.extensions import db
+from amtsweg.translate import lazy_gettext as _l
 from storage.blobstore import CHUNK_SIZE, BlobStore, StoredBlob, get_blobstore
 from storage.checks import RejectedUpload, inspect_upload
 from storage.models import Document

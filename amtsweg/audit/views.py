@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask, abort, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, func, select
 from wtforms import StringField
@@ -22,6 +21,7 @@ from amtsweg.forms import GermanDateField
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint
 from amtsweg.staff.models import Role
+from amtsweg.translate import lazy_gettext as _l
 
 bp = Blueprint("audit", __name__, url_prefix="/intern/protokoll")
 

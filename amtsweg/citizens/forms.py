@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from amtsweg.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from amtsweg.translate import lazy_gettext as _l
 
 # RFC 5321 allows 254 characters in a forward path; anything longer cannot be a mailbox.
 MAX_EMAIL_LENGTH = 254

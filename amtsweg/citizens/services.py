@@ -11,7 +11,6 @@ import enum
 from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from amtsweg import mail
@@ -24,6 +23,7 @@ from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.passwords import hash_password, needs_rehash, verify_password
 from amtsweg.sessions import citizen_actor
+from amtsweg.translate import gettext as _
 
 OBJECT_TYPE = "citizen"
 

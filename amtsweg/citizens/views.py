@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import Field
 
 from amtsweg import navigation
@@ -26,6 +24,8 @@ from amtsweg.citizens.tokens import Purpose, TokenError, TokenExpired, read_toke
 from amtsweg.extensions import limiter
 from amtsweg.sessions import current_citizen, guard_citizen_blueprint, login_citizen, safe_next_url
 from amtsweg.sessions import logout as end_session
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 
 bp = Blueprint("citizens", __name__, url_prefix="/konto")
 

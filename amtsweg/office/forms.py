@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from amtsweg.office.services import OfficeDataInvalid, normalise_bic, normalise_iban
+from amtsweg.translate import lazy_gettext as _l
 
 
 def _max(limit: int) -> Length:

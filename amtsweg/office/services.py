@@ -7,7 +7,6 @@ import string
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_babel import gettext as _
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.office.models import OfficeProfile, RemedyText
 from amtsweg.staff.models import Fachbereich
+from amtsweg.translate import gettext as _
 
 # The built-in Rechtsbehelfsbelehrung (§ 36 SGB X: remedy, authority, seat, deadline, form).
 # Bavaria: Art. 15 AGVwGO makes the Widerspruch optional in the areas it lists, so the

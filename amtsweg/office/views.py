@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from amtsweg.extensions import db
@@ -15,6 +13,8 @@ from amtsweg.office import services
 from amtsweg.office.forms import OfficeForm, RemedyTextForm
 from amtsweg.sessions import current_actor, current_staff, guard_staff_blueprint
 from amtsweg.staff.models import Fachbereich, Role
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 
 bp = Blueprint("office_settings", __name__, url_prefix="/intern/verwaltung/amt")
 guard_staff_blueprint(bp)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app, render_template
-from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from amtsweg.audit.services import Actor, record
@@ -15,6 +14,7 @@ from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.mail import queue_mail
 from amtsweg.postbox.models import PostboxKind, PostboxMessage
+from amtsweg.translate import gettext as _
 
 
 def post_message(

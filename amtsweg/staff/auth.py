@@ -9,12 +9,12 @@ from typing import ParamSpec
 
 from flask import flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.sessions import current_staff, reset_session, safe_next_url, staff_authenticated_at
 from amtsweg.staff.models import Staff
+from amtsweg.translate import gettext as _
 
 P = ParamSpec("P")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, StringField
 from wtforms.validators import (
@@ -19,6 +18,7 @@ from wtforms.validators import (
 
 from amtsweg.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from amtsweg.staff.models import Fachbereich, Role
+from amtsweg.translate import lazy_gettext as _l
 
 ROLE_LABELS: dict[Role, Any] = {
     Role.CLEARING: _l("Clearing office"),

@@ -22,8 +22,6 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from amtsweg.config import Settings
@@ -66,6 +64,8 @@ from amtsweg.staff.forms import (
 )
 from amtsweg.staff.models import Fachbereich, Role, Staff
 from amtsweg.staff.services import LoginOutcome, LoginResult, StaffError
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 
 staff_auth_bp = Blueprint("staff_auth", __name__, url_prefix="/intern")
 admin_bp = Blueprint("admin", __name__, url_prefix="/intern/verwaltung")

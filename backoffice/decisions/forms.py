@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation
 
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.decisions.models import (
     DECISION_KIND_LABELS,
     OUTCOME_LABELS,

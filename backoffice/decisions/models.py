@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.models import Fall
 
 

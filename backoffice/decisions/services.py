@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 from blinker import Namespace
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import column, select, table
 
 from amtsweg.audit.services import Actor, record
@@ -27,6 +25,8 @@ from amtsweg.extensions import db
 from amtsweg.office.services import OfficeData, office_data, remedy_text_for
 from amtsweg.postbox.models import PostboxKind
 from amtsweg.postbox.services import post_message
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.decisions.models import (
     Decision,
     DecisionKind,

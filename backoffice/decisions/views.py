@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from amtsweg.extensions import db
 from amtsweg.sessions import current_staff, guard_staff_blueprint, staff_actor
 from amtsweg.staff.models import Role, Staff
+from amtsweg.translate import gettext as _
 from backoffice import access
 from backoffice.decisions import services
 from backoffice.decisions.forms import (

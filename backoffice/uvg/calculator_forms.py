@@ -7,13 +7,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
 from amtsweg.forms import GermanDateField
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.uvg.calculation import MAX_MONTHLY_CENTS
 
 _MONTH = re.compile(r"^(\d{1,2})\.(\d{4})$|^(\d{4})-(\d{1,2})$")

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask, abort, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
-from flask_babel import lazy_gettext as _l
 
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint
 from amtsweg.staff.models import Role
+from amtsweg.translate import gettext
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.uvg.calculation import (
     CHILD_INCOME,
     MAINTENANCE,

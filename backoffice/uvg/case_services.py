@@ -13,8 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from sqlalchemy import JSON, column, select, table
@@ -23,6 +21,8 @@ from amtsweg.audit.services import SYSTEM, Actor, record
 from amtsweg.db import UTCDateTime, utcnow
 from amtsweg.extensions import db
 from amtsweg.staff.models import Staff
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.decisions.models import Decision, DecisionKind, DecisionStatus
 from backoffice.decisions.services import (
     DecisionDraft,

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.uvg.calculation import age_band, amounts_for, completes_year_of_life
 from backoffice.uvg.models import ConditionState
 

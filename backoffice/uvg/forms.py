@@ -3,13 +3,13 @@ the decision, a reported change."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from amtsweg.forms import GermanDateField
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.uvg.calculator_forms import MoneyField, MonthField
 from backoffice.uvg.models import (
     CONDITION_STATE_LABELS,

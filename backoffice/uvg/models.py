@@ -12,7 +12,6 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -29,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.models import Party
 
 

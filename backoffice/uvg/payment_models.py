@@ -15,7 +15,6 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -30,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
+from amtsweg.translate import lazy_gettext as _l
 
 
 class UvgPaymentKind(enum.StrEnum):

@@ -23,8 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +30,8 @@ from amtsweg.audit.services import Actor, record
 from amtsweg.db import utcnow
 from amtsweg.extensions import among, db
 from amtsweg.staff.models import Staff
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.deadlines import is_working_day, next_working_day
 from backoffice.models import Fall, FallEvent, FallStatus, register_event_labels
 from backoffice.uvg.models import UvgChild, UvgChildStatus, UvgEntitlement

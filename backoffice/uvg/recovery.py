@@ -19,8 +19,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import force_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from amtsweg.audit.services import SYSTEM, Actor, record
@@ -28,6 +26,8 @@ from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.office.services import OfficeData, office_data
 from amtsweg.staff.models import Staff
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.decisions.pdf import BescheidData
 from backoffice.models import DocumentOrigin, Fall, Party, PartyRole, register_event_labels
 from backoffice.payments import skip_booking_events_for

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
+from amtsweg.translate import lazy_gettext as _l
 from backoffice.decisions.forms import DayField
 from backoffice.uvg.recovery import MAX_ADDRESS, MAX_EMPLOYER, MAX_NOTE
 

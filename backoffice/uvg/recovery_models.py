@@ -12,7 +12,6 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amtsweg.db import Base, UTCDateTime, str_enum, utcnow
+from amtsweg.translate import lazy_gettext as _l
 
 
 class UvgRecovery(Base):

@@ -13,8 +13,6 @@ from typing import Any
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,6 +21,8 @@ from amtsweg.fachbereiche import fachbereich_by_code
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint, staff_actor
 from amtsweg.staff.models import Role, Staff
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from backoffice import access
 from backoffice.models import AccessKind, Fall, Party
 from backoffice.modules import CaseLink, register_case_link

@@ -26,8 +26,6 @@ from flask import (
 )
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from amtsweg.config import Settings
@@ -35,6 +33,8 @@ from amtsweg.extensions import db
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint, staff_actor
 from amtsweg.staff.models import Role, Staff
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from ihv.codes import format_kassenzeichen
 from ihv.models import (
     Booking,

@@ -8,13 +8,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from schwifty import IBAN
 from schwifty.exceptions import InvalidChecksumDigits, SchwiftyException
 from wtforms import Field, RadioField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import TextInput
+
+from amtsweg.translate import lazy_gettext as _l
 
 BERLIN = ZoneInfo("Europe/Berlin")
 EARLIEST_DATE = date(1900, 1, 1)

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, Field, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from portal.uvg import rules
 from portal.uvg.fields import (
     ChoiceField,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import copy
 from datetime import date
 
-from flask_babel import gettext as _
-
 from amtsweg.audit.services import Actor
 from amtsweg.citizens.models import Citizen
 from amtsweg.sessions import citizen_actor
+from amtsweg.translate import gettext as _
 from clearing.models import EingangKind
 from portal import drafts
 from portal.models import Draft, Submission

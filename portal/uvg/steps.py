@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Field
 
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from portal.uvg import rules
 from portal.uvg.fields import ChoiceField, DateField, MoneyField
 from portal.uvg.forms import (

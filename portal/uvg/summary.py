@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from portal.models import Draft
 from portal.receipt import SummarySection
 from portal.services import Party

@@ -22,14 +22,14 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import format_date
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from amtsweg.citizens.models import Citizen
 from amtsweg.extensions import db
 from amtsweg.sessions import citizen_actor, current_citizen, guard_citizen_blueprint
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 from amtsweg.uploads import accepts_files
 from portal import drafts
 from portal.catalogue import Leistung, register
