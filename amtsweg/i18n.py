@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import Domain, format_date, format_datetime, format_decimal
 from flask_babel import _get_current_context as _babel_context
+from wtforms.i18n import messages_path as wtforms_messages_path
 
 from amtsweg.extensions import babel as babel_extension
 from amtsweg.sessions import safe_next_url
@@ -89,7 +91,23 @@ class RequestCachedDomain(Domain):  # type: ignore[misc]  # flask_babel has no t
         return translations
 
 
+@functools.cache
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
+    catalogue: support.NullTranslations = support.Translations.load(
+        wtforms_messages_path(), [locale], domain="wtforms")
+    return catalogue
+
+
+def _hand_wtforms_its_catalogue() -> None:
+    # Flask-WTF reads WTForms' own catalogue (the built-in messages such as "Not a valid
+    # choice.") from disk for every request that builds a form, and keeps it on the request
+    # under this name; parsed once per locale here and handed over before it looks.
+    request.wtforms_translations = _wtforms_catalogue(  # type: ignore[attr-defined]
+        select_locale())
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(_hand_wtforms_its_catalogue)
     # Replaces the domain Flask-Babel would create on first use (a cached property).
     babel_extension.__dict__["domain_instance"] = RequestCachedDomain(domain="messages")
     app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -31,7 +31,7 @@ from backoffice.services import add_deadline
 from clearing.models import EingangKind
 from clearing.services import Sender, create_eingang
 from tests.backoffice.support import pdf, post, text, version_on
-from tests.conftest import sign_in_staff
+from tests.conftest import csrf_token, sign_in_staff
 
 TODAY = datetime.now(ZoneInfo("Europe/Berlin")).date()
 # NUL never reaches a form (amtsweg.request drops it); ESC stands for the control characters.
@@ -157,6 +157,16 @@ def test_lists_filter_by_status_and_deadline(app: Flask, signed_in: FlaskClient,
                   "nach=abc", "nach=" + "9" * 40):
         response = signed_in.get(f"/intern/faelle/?{query}")
         assert response.status_code == 200
+
+
+def test_built_in_form_messages_follow_the_language(signed_in: FlaskClient) -> None:
+    # WTForms' own messages come from its catalogue, kept per language for the whole process.
+    assert "Keine gültige Auswahl." in text(signed_in.get("/intern/faelle/?status=gibtsnicht"))
+    token = csrf_token(signed_in, "/intern/faelle/")
+    signed_in.post("/sprache", data={"csrf_token": token, "locale": "en", "next": "/"})
+    english = text(signed_in.get("/intern/faelle/?status=gibtsnicht"))
+    assert "Not a valid choice." in english
+    assert "Keine gültige Auswahl." not in english
 
 
 def test_lists_page_by_key(app: Flask, signed_in: FlaskClient, me: Staff,
