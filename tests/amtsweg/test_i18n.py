@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import force_locale
-from flask_babel import gettext as _
+
+from amtsweg.translate import gettext as _
+from amtsweg.translate import lazy_gettext as _l
 
 
 def test_force_locale_switches_inside_a_request_that_speaks_english(app: Flask) -> None:
@@ -27,3 +29,16 @@ def test_each_request_has_its_own_language(app: Flask) -> None:
 
         session["locale"] = "en"
         assert _("Sign out") == "Sign out"
+
+
+def test_lazy_texts_translate_when_shown_and_fill_in_their_values(app: Flask) -> None:
+    label = _l("Receipt %(reference)s", reference="UVG-2026-000001")
+    with app.test_request_context("/"):
+        assert str(label) == "Eingangsbestätigung UVG-2026-000001"
+    with app.test_request_context("/"):
+        from flask import session
+
+        session["locale"] = "en"
+        assert str(label) == "Receipt UVG-2026-000001"
+    # Outside any app (a script, an import-time constant) the text stays as written.
+    assert _("Sign out") == "Sign out"
