@@ -44,7 +44,7 @@ MAX_ATTEMPTS = 8
 CLAIM_LEASE = timedelta(minutes=10)
 SMTP_TIMEOUT_SECONDS = 15
 _QUEUED = "amtsweg_mail_queued"
-_QUEUED_IDS = "amtsweg_mail_queued_ids"
+_QUEUED_CLAIMED = "amtsweg_mail_queued_claimed"
 
 
 class InvalidRecipient(ValueError):
@@ -156,33 +156,55 @@ def _one_line(text: str, limit: int) -> str:
 
 
 def queue_mail(to: str, subject: str, body: str) -> OutboundMail:
-    """Add a mail to the current transaction; it is delivered after the commit."""
+    """Add a mail to the current transaction; it is delivered after the commit.
+
+    The row is born claimed by this process (its first attempt, under the lease): the request
+    that commits it delivers it right away without claiming it in a transaction of its own. If
+    the process dies first, the lease runs out and ``amtsweg mail send`` delivers it.
+    """
+    now = utcnow()
     mail = OutboundMail(recipient=checked_recipient(to), subject=_one_line(subject, 200),
-                        body=body, status=MailStatus.PENDING, attempts=0,
-                        next_attempt_at=utcnow(), created_at=utcnow())
+                        body=body, status=MailStatus.PENDING, attempts=1,
+                        next_attempt_at=now + CLAIM_LEASE, created_at=now)
     db.session.add(mail)
     db.session.info.setdefault(_QUEUED, []).append(mail)
     return mail
 
 
-def _collect_flushed_ids(session: Session, _context: Any) -> None:
+@dataclass(frozen=True)
+class _Claimed:
+    """What delivery needs of a row this process holds (taken before the commit expires it)."""
+
+    id: int
+    recipient: str
+    subject: str
+    body: str
+    attempts: int
+
+
+def _collect_flushed(session: Session, _context: Any) -> None:
     queued: list[OutboundMail] = session.info.get(_QUEUED, [])
-    flushed = [mail.id for mail in queued if mail.id is not None]
-    session.info.setdefault(_QUEUED_IDS, []).extend(flushed)
+    session.info.setdefault(_QUEUED_CLAIMED, []).extend(
+        _Claimed(mail.id, mail.recipient, mail.subject, mail.body, mail.attempts)
+        for mail in queued if mail.id is not None)
     session.info[_QUEUED] = [mail for mail in queued if mail.id is None]
 
 
 def _forget_queued(session: Session, *_args: Any) -> None:
     session.info.pop(_QUEUED, None)
-    session.info.pop(_QUEUED_IDS, None)
+    session.info.pop(_QUEUED_CLAIMED, None)
 
 
 def _deliver_after_commit(session: Session) -> None:
-    ids: list[int] = session.info.pop(_QUEUED_IDS, [])
-    if not ids or not has_app_context():
+    claimed: list[_Claimed] = session.info.pop(_QUEUED_CLAIMED, [])
+    if not claimed or not has_app_context():
         return
     try:
-        deliver(ids)
+        settings = _settings()
+        transport = transport_for(settings.mail_url)
+        with Session(db.engine) as own:
+            for mail in claimed:
+                _attempt(own, transport, settings.mail_sender, mail)
     except Exception:  # the action has committed; the outbox keeps the mail for the next run
         log.exception("mail delivery after commit failed; the mail stays in the outbox")
 
@@ -192,7 +214,7 @@ def _install_session_hooks() -> None:
 
     if event.contains(FlaskSession, "after_commit", _deliver_after_commit):
         return
-    event.listen(FlaskSession, "after_flush_postexec", _collect_flushed_ids)
+    event.listen(FlaskSession, "after_flush_postexec", _collect_flushed)
     event.listen(FlaskSession, "after_commit", _deliver_after_commit)
     event.listen(FlaskSession, "after_rollback", _forget_queued)
 
@@ -205,7 +227,7 @@ def _settings() -> Settings:
     return settings
 
 
-def _message(mail: OutboundMail, sender: str) -> EmailMessage:
+def _message(mail: _Claimed, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.recipient
@@ -260,47 +282,50 @@ def _claim(session: Session, mail_id: int, now: datetime, seen_attempts: int | N
 
 def _deliver_one(session: Session, transport: Transport, sender: str, mail_id: int,
                  seen_attempts: int | None) -> MailStatus | None:
-    now = utcnow()
-    if not _claim(session, mail_id, now, seen_attempts):
+    if not _claim(session, mail_id, utcnow(), seen_attempts):
         return None  # sent already, or another node holds it
-    _relaxed_commit(session)
-    mail = session.get(OutboundMail, mail_id)
-    assert mail is not None
+    row = session.execute(
+        select(OutboundMail.recipient, OutboundMail.subject, OutboundMail.body,
+               OutboundMail.attempts).where(OutboundMail.id == mail_id)).one()
+    session.commit()
+    return _attempt(session, transport, sender, _Claimed(mail_id, *row))
+
+
+def _attempt(session: Session, transport: Transport, sender: str,
+             mail: _Claimed) -> MailStatus:
+    """Send a mail this process holds and record the outcome in one short transaction."""
     try:
         transport.send(_message(mail, sender))
     except (OSError, smtplib.SMTPException) as error:
-        # The class and the server's answer only; never the body.
-        mail.last_error = f"{type(error).__name__}: {error}"[:500]
         give_up = _is_permanent(error) or mail.attempts >= MAX_ATTEMPTS
-        mail.status = MailStatus.FAILED if give_up else MailStatus.PENDING
-        mail.next_attempt_at = utcnow() + backoff(mail.attempts)
+        status = MailStatus.FAILED if give_up else MailStatus.PENDING
+        # The class and the server's answer only; never the body.
+        outcome: dict[str, Any] = {"status": status,
+                                   "last_error": f"{type(error).__name__}: {error}"[:500],
+                                   "next_attempt_at": utcnow() + backoff(mail.attempts)}
         log.warning("mail %s not delivered (attempt %s): %s", mail.id, mail.attempts,
                     type(error).__name__)
     else:
-        mail.status = MailStatus.SENT
-        mail.sent_at = utcnow()
-        mail.last_error = None
-        mail.body = ""
-    status = mail.status
+        status = MailStatus.SENT
+        outcome = {"status": status, "sent_at": utcnow(), "last_error": None, "body": ""}
+    _relaxed_commit(session)
+    session.execute(update(OutboundMail).where(OutboundMail.id == mail.id).values(**outcome)
+                    .execution_options(synchronize_session=False))
     session.commit()
     return status
 
 
-def deliver(ids: list[int] | None = None, *, ignore_backoff: bool = False,
-            limit: int = 500) -> DeliveryReport:
-    """Deliver the given mails, or every due one; safe to run on several nodes at once.
+def deliver(*, ignore_backoff: bool = False, limit: int = 500) -> DeliveryReport:
+    """Deliver every due mail; safe to run on several nodes at once.
 
-    Runs in its own session, so it works inside the caller's ``after_commit`` and never
-    touches the caller's transaction. ``ignore_backoff`` also takes rows that wait for their
-    next attempt (after an SMTP outage was fixed).
+    Runs in its own session, never in the caller's transaction. ``ignore_backoff`` also takes
+    rows that wait for their next attempt (after an SMTP outage was fixed).
     """
     settings = _settings()
     transport = transport_for(settings.mail_url)
     counts = {MailStatus.SENT: 0, MailStatus.PENDING: 0, MailStatus.FAILED: 0}
     with Session(db.engine, expire_on_commit=False) as session:
-        work = ([(mail_id, None) for mail_id in ids] if ids is not None
-                else _due(session, ignore_backoff, limit))
-        for mail_id, seen_attempts in work:
+        for mail_id, seen_attempts in _due(session, ignore_backoff, limit):
             status = _deliver_one(session, transport, settings.mail_sender, mail_id,
                                   seen_attempts)
             if status is not None:

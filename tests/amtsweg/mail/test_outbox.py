@@ -188,11 +188,33 @@ def test_a_claimed_row_cannot_be_claimed_twice(app: Flask) -> None:
         row = mail.queue_mail("einmal@example.org", "Betreff", "Text")
         db.session.info.clear()  # keep it pending: no delivery after this commit
         db.session.commit()
+        # The lease of the request that queued it has run out (the process died).
+        db.session.execute(update(OutboundMail).values(next_attempt_at=utcnow()))
+        db.session.commit()
         now = utcnow()
         with Session(db.engine) as first, Session(db.engine) as second:
             assert mail._claim(first, row.id, now, None) is True
             assert mail._claim(second, row.id, now, None) is False
             assert mail._claim(second, row.id, now, 0) is False  # attempts moved on as well
+
+
+def test_a_queued_mail_is_held_by_its_request_until_the_lease_runs_out(app: Flask) -> None:
+    """The request that commits a mail delivers it; a node draining the outbox at that moment
+    must not send it a second time. Should the request die first, the mail waits for its lease."""
+    with app.app_context():
+        row = mail.queue_mail("gehalten@example.org", "Betreff", "Text")
+        db.session.info.clear()  # the request died between its commit and the delivery
+        db.session.commit()
+        assert mail.deliver() == mail.DeliveryReport(sent=0, retrying=0, failed=0)
+        assert read_outbox_files(app) == []
+        db.session.execute(update(OutboundMail).values(
+            next_attempt_at=utcnow() - mail.CLAIM_LEASE))
+        db.session.commit()
+        assert mail.deliver().sent == 1
+    [message] = read_outbox_files(app)
+    assert message["To"] == "gehalten@example.org"
+    [row] = outbox(app)
+    assert (row.status, row.attempts, row.body) == (MailStatus.SENT, 2, "")
 
 
 def test_backoff_grows_and_is_capped() -> None:
