@@ -86,7 +86,9 @@ class _Writer:
         lines: list[str] = []
         for paragraph in (text or "").split("\n"):
             # Most answers fit their column: one measurement instead of one per word and line.
-            if stringWidth(paragraph, font[0], font[1]) <= width:
+            # Only text spaced as simpleSplit would leave it (no tabs, no double spaces) skips it.
+            if (paragraph == " ".join(paragraph.split())
+                    and stringWidth(paragraph, font[0], font[1]) <= width):
                 lines.append(paragraph)
                 continue
             for line in simpleSplit(paragraph, font[0], font[1], width) or [""]:
