@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import abort
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Mapper, joinedload
 
 from amtsweg.extensions import db
@@ -41,17 +41,21 @@ def _refuse_delete(_mapper: Mapper[Any], _connection: Any, _target: AccessLogEnt
     raise AccessLogIsAppendOnly("access log entries are never deleted")
 
 
+# The responsible colleague is shown by name only; without lazyload("*") loading them would
+# pull their roles and Fachbereiche too (two queries per page for nothing). The parties come in
+# the same statement: every case page shows them. Built once, like the case file's statements.
+_CASE_WITH_PARTIES = (select(Fall).options(joinedload(Fall.responsible).lazyload("*"),
+                                           joinedload(Fall.parties))
+                      .where(Fall.id == bindparam("fall_id")))
+
+
 def case_for(staff: Staff, fall_id: int, what: AccessKind = AccessKind.CASE_VIEW) -> Fall:
     """The case, if ``staff`` belongs to its Fachbereich; for every case and decision route.
 
     Unknown: 404. Another Fachbereich's case: 403, and the attempt is logged and committed
     before answering, so guessing URLs leaves a trace (§ 35 SGB I).
     """
-    # The responsible colleague is shown by name only; without lazyload("*") loading them
-    # would pull their roles and Fachbereiche too (two queries per page for nothing). The
-    # parties come in the same statement: every case page shows them.
-    fall = db.session.get(Fall, fall_id, options=[joinedload(Fall.responsible).lazyload("*"),
-                                                  joinedload(Fall.parties)])
+    fall = db.session.execute(_CASE_WITH_PARTIES, {"fall_id": fall_id}).unique().scalar()
     if fall is None:
         abort(404)
     if not admits(staff, fall, what):
