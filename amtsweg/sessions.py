@@ -26,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from amtsweg.audit.models import ActorKind
@@ -124,7 +125,14 @@ def citizen_actor(citizen: Citizen) -> Actor:
     return Actor(ActorKind.CITIZEN, citizen.id, f"citizen:{citizen.id}")
 
 
-_STAFF_IDENTITY_OPTIONS = (joinedload(Staff.role_rows), joinedload(Staff.fachbereiche))
+# Staff come with their roles and Fachbereiche in the same statement: every staff request
+# needs them (navigation, guards, scopes), and three round trips were a fixed cost of each.
+# Both statements are built once and run with the id bound, on every request.
+_IDENTITY_STATEMENTS: dict[type[Staff | Citizen], Any] = {
+    Staff: select(Staff).options(joinedload(Staff.role_rows), joinedload(Staff.fachbereiche))
+    .where(Staff.id == bindparam("id")),
+    Citizen: select(Citizen).where(Citizen.id == bindparam("id")),
+}
 
 
 def _load_identity(key: str, model: type[Staff | Citizen], idle: timedelta) -> Any:
@@ -136,11 +144,8 @@ def _load_identity(key: str, model: type[Staff | Citizen], idle: timedelta) -> A
         session.clear()
         g.session_expired = True
         return None
-    # Staff come with their roles and Fachbereiche in the same statement: every staff request
-    # needs them (navigation, guards, scopes), and three round trips were a fixed cost of each.
-    options = _STAFF_IDENTITY_OPTIONS if model is Staff else ()
-    identity = cast("Staff | Citizen | None",
-                    db.session.get(model, data.get("id"), options=options))
+    identity = cast("Staff | Citizen | None", db.session.execute(
+        _IDENTITY_STATEMENTS[model], {"id": data.get("id")}).unique().scalar())
     if identity is None or identity.session_epoch != data.get("epoch"):
         session.clear()
         return None
