@@ -25,7 +25,7 @@ from typing import Any
 
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -814,10 +814,13 @@ def apply_booking(order: Sollstellung, booking: Booking) -> None:
 # --- reading -------------------------------------------------------------------------------
 
 
+# Built once, its value bound per call: every case view runs it.
+_ORDERS_FOR_CASE = (select(Sollstellung).where(Sollstellung.fall_id == bindparam("fall_id"))
+                    .order_by(Sollstellung.due_date.desc(), Sollstellung.id.desc()))
+
+
 def orders_for_case(fall_id: int) -> list[Sollstellung]:
-    return list(db.session.scalars(select(Sollstellung).where(Sollstellung.fall_id == fall_id)
-                                   .order_by(Sollstellung.due_date.desc(),
-                                             Sollstellung.id.desc())))
+    return list(db.session.scalars(_ORDERS_FOR_CASE, {"fall_id": fall_id}))
 
 
 def find_order(order_id: int) -> Sollstellung | None:
