@@ -82,7 +82,7 @@ class SearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Name, Aktenzeichen or reference number"),
+    q = StringField(_l("Name, Aktenzeichen, reference number or Kassenzeichen"),
                     validators=[Optional(), _max(100), _no_control_characters])
     birth_date = GermanDateField(_l("Date of birth"), validators=[Optional()],
                                  description=_l("For example 14.03.2018"))
@@ -91,8 +91,8 @@ class SearchForm(FlaskForm):
         if not super().validate(extra_validators):
             return False
         if not (self.q.data or "").strip() and self.birth_date.data is None:
-            self.q.errors = [_l("Enter a name, an Aktenzeichen, a reference number or a date "
-                                "of birth.")]
+            self.q.errors = [_l("Enter a name, an Aktenzeichen, a reference number, a "
+                                "Kassenzeichen or a date of birth.")]
             return False
         return True
 

@@ -34,6 +34,8 @@ from backoffice.models import (
     Wiedervorlage,
     name_key,
 )
+from ihv.codes import is_valid_kassenzeichen, normalise_kassenzeichen
+from ihv.models import Sollstellung
 
 # A name search across a state-wide office can hit many people called Anna Müller; a list that
 # long helps nobody, so the search stops and the clerk narrows it (birth date, first name).
@@ -281,6 +283,16 @@ def _ids_by_reference(reference: str, fachbereich_ids: Collection[int]) -> list[
     return [allowed] if allowed is not None else []
 
 
+def _ids_by_kassenzeichen(kassenzeichen: str, fachbereich_ids: Collection[int]) -> list[int]:
+    """The cases whose payment orders carry this Kassenzeichen (the treasury's reference, which
+    citizens and the Landesamt quote on the phone and in letters)."""
+    return list(db.session.scalars(
+        select(Sollstellung.fall_id).distinct().join(Fall, Fall.id == Sollstellung.fall_id)
+        .where(Sollstellung.kassenzeichen == normalise_kassenzeichen(kassenzeichen),
+               Fall.fachbereich_id.in_(list(fachbereich_ids)))
+        .order_by(Sollstellung.fall_id)))
+
+
 def _ids_by_name(text: str, birth_date: date | None,
                  fachbereich_ids: Collection[int]) -> list[int]:
     words = text.split()
@@ -306,7 +318,7 @@ def _ids_by_birth_date(birth_date: date, fachbereich_ids: Collection[int]) -> li
 
 def search_cases(text: str, birth_date: date | None,
                  fachbereich_ids: Collection[int]) -> list[CaseRow]:
-    """Find cases by Aktenzeichen, portal reference, name and/or date of birth.
+    """Find cases by Aktenzeichen, portal reference, Kassenzeichen, name and/or date of birth.
 
     Only cases of ``fachbereich_ids`` are ever returned (§ 35 SGB I): a caseworker searching
     for a case of another Fachbereich learns nothing, not even that it exists.
@@ -320,6 +332,8 @@ def search_cases(text: str, birth_date: date | None,
         return case_rows([facts.fall_id]) if facts is not None else []
     if REFERENCE_PATTERN.fullmatch(text.upper()):
         return case_rows(_ids_by_reference(text.upper(), fachbereich_ids))
+    if is_valid_kassenzeichen(text):
+        return case_rows(_ids_by_kassenzeichen(text, fachbereich_ids))
     if not text:
         assert birth_date is not None
         return case_rows(_ids_by_birth_date(birth_date, fachbereich_ids))

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,6 +31,9 @@ from backoffice.models import (
 from backoffice.services import add_deadline
 from clearing.models import EingangKind
 from clearing.services import Sender, create_eingang
+from ihv.codes import format_kassenzeichen
+from ihv.models import Direction
+from ihv.services import create_order
 from tests.backoffice.support import pdf, post, text, version_on
 from tests.conftest import csrf_token, sign_in_staff
 
@@ -204,6 +208,34 @@ def test_search_by_name_birth_date_aktenzeichen_and_reference(
         assert link in page, query
     assert link not in text(signed_in.get("/intern/faelle/suche?q=Schmidt"))
     assert link not in text(signed_in.get("/intern/faelle/suche?q=AW-2026-0000999-1"))
+
+
+def test_search_by_kassenzeichen_finds_only_my_fachbereichs_case(
+        app: Flask, signed_in: FlaskClient, fall_id: int,
+        create_case: Callable[..., Fall]) -> None:
+    with app.app_context():
+        other_id = create_case(fachbereich="wohngeld").id
+        kassenzeichen = {}
+        for case_id in (fall_id, other_id):
+            order = create_order(None, direction=Direction.AUSZAHLUNG, amount_cents=22_700,
+                                 due_date=date(2026, 3, 1), haushaltsstelle="70 55/101 38-1",
+                                 party_name="Sabine Müller", iban="DE89370400440532013000",
+                                 bic="COBADEFFXXX", fall_id=case_id)
+            kassenzeichen[case_id] = order.kassenzeichen
+        db.session.commit()
+    mine, foreign = kassenzeichen[fall_id], kassenzeichen[other_id]
+    link = f'href="/intern/faelle/{fall_id}"'
+    # As stored, as printed on letters (grouped), and as typed (lower case, spaces).
+    for query in (mine, format_kassenzeichen(mine), " ".join(mine.lower())):
+        assert link in text(signed_in.get(f"/intern/faelle/suche?q={quote(query)}")), query
+    # Another Fachbereich's case stays unseen; a wrong check digit finds nothing, never fails.
+    page = text(signed_in.get(f"/intern/faelle/suche?q={foreign}"))
+    assert f'href="/intern/faelle/{other_id}"' not in page
+    assert link not in page
+    wrong = mine[:-1] + str((int(mine[-1]) + 1) % 10)
+    response = signed_in.get(f"/intern/faelle/suche?q={wrong}")
+    assert response.status_code == 200
+    assert link not in text(response)
 
 
 @pytest.mark.parametrize("query", ["q=", "q=%00%01", "q=" + "x" * 500, "birth_date=31.02.2020",
