@@ -284,16 +284,17 @@ def _deliver_one(session: Session, transport: Transport, sender: str, mail_id: i
                  seen_attempts: int | None) -> MailStatus | None:
     if not _claim(session, mail_id, utcnow(), seen_attempts):
         return None  # sent already, or another node holds it
+    # Read in the transaction that records the outcome: one commit per mail after the claim.
     row = session.execute(
         select(OutboundMail.recipient, OutboundMail.subject, OutboundMail.body,
                OutboundMail.attempts).where(OutboundMail.id == mail_id)).one()
-    session.commit()
     return _attempt(session, transport, sender, _Claimed(mail_id, *row))
 
 
 def _attempt(session: Session, transport: Transport, sender: str,
              mail: _Claimed) -> MailStatus:
-    """Send a mail this process holds and record the outcome in one short transaction."""
+    """Send a mail this process holds and record the outcome with a relaxed commit (in the
+    transaction the caller may have begun by reading the row)."""
     try:
         transport.send(_message(mail, sender))
     except (OSError, smtplib.SMTPException) as error:
