@@ -102,8 +102,10 @@ def _engine_options(url: str) -> dict[str, object]:
 
 def _init_services(app: Flask, settings: Settings) -> None:
     from amtsweg import mail
+    from amtsweg.audit.services import install_session_hooks
     from storage import blobstore
 
+    install_session_hooks()
     mail.init_app(app, settings)
     blobstore.init_app(app, settings)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -9,8 +10,11 @@ from enum import Enum
 from typing import Any
 
 from flask import has_request_context, request
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from amtsweg.audit.models import ActorKind, AuditEntry
+from amtsweg.db import Base, utcnow
 from amtsweg.extensions import db
 
 
@@ -50,23 +54,143 @@ def record(
     object_id: object | None = None,
     *,
     before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
+    after: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
 ) -> AuditEntry:
     """Add an audit entry to the current transaction; the caller's commit makes it stick.
 
     Written in the same transaction as the change it describes, so a change never lands without
-    its entry and an entry never describes a change that was rolled back.
+    its entry and an entry never describes a change that was rolled back (a savepoint's too).
+
+    ``object_id`` may be the object itself (a model instance) when it has no id yet, and
+    ``after`` a function when its values are known only once the row is written (ids): both are
+    read when the entry is written, right after the transaction's next flush. So a service does
+    not flush only to learn the id it names in its entry, and all entries of a flush go to the
+    database in one INSERT. The returned entry is never added to the session; changing it before
+    the next flush changes what is written.
     """
     entry = AuditEntry(
+        at=utcnow(),
         actor_kind=actor.kind,
         actor_id=actor.id,
         actor_name=actor.name[:200],
         action=action,
         object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
+        object_id=None if object_id is None or isinstance(object_id, Base) else str(object_id),
         before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
+        after=_jsonable(after) if isinstance(after, dict) else None,
         remote_addr=request.remote_addr if has_request_context() else None,
     )
-    db.session.add(entry)
+    session = db.session()
+    pending: list[_Pending] = session.info.setdefault(_PENDING, [])
+    pending.append(_Pending(entry, object_id if isinstance(object_id, Base) else None,
+                            after if callable(after) else None, _innermost(session)))
     return entry
+
+
+# --- writing the entries ----------------------------------------------------------------------
+
+_PENDING = "amtsweg_audit_pending"  # recorded, not yet written
+_WRITTEN = "amtsweg_audit_written"  # written, with the transaction they were written in
+_COLUMNS = ("at", "actor_kind", "actor_id", "actor_name", "action", "object_type", "object_id",
+            "before", "after", "remote_addr")
+
+
+@dataclass
+class _Pending:
+    entry: AuditEntry
+    subject: Base | None  # the object whose id the entry names, once it has one
+    after: Callable[[], dict[str, Any]] | None
+    recorded_in: SessionTransaction | None
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _ready(item: _Pending) -> bool:
+    return item.subject is None or inspect(item.subject).identity is not None
+
+
+def _row(item: _Pending) -> dict[str, Any]:
+    entry = item.entry
+    if item.subject is not None:
+        identity = inspect(item.subject).identity
+        assert identity is not None
+        entry.object_id = str(identity[0])
+    if item.after is not None:
+        entry.after = _jsonable(item.after())
+    return {column: getattr(entry, column) for column in _COLUMNS}
+
+
+def write_pending(session: Session) -> None:
+    """Write every recorded entry whose object has its id, in one INSERT."""
+    pending: list[_Pending] = session.info.get(_PENDING) or []
+    ready = [item for item in pending if _ready(item)]
+    if not ready:
+        return
+    session.info[_PENDING] = [item for item in pending if not _ready(item)]
+    session.connection().execute(insert(AuditEntry), [_row(item) for item in ready])
+    written_in = _innermost(session)
+    session.info.setdefault(_WRITTEN, []).extend((item, written_in) for item in ready)
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    write_pending(session)
+
+
+def _before_commit(session: Session) -> None:
+    # The objects the entries name get their ids; then nothing may be left unwritten.
+    session.flush()
+    write_pending(session)
+    if session.info.get(_PENDING):
+        raise RuntimeError("an audit entry names an object that was never saved")
+
+
+def _after_commit(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_WRITTEN, None)
+
+
+def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> None:
+    if rolled_back.parent is None:
+        _after_commit(session)  # the whole transaction is gone, and its entries with it
+        return
+    # A savepoint: entries recorded in it go; entries recorded before it but written while it
+    # was open were rolled back with it and are written again.
+    pending: list[_Pending] = session.info.get(_PENDING) or []
+    written: list[tuple[_Pending, SessionTransaction | None]] = session.info.get(_WRITTEN) or []
+    lost = [item for item, place in written
+            if _inside(place, rolled_back) and not _inside(item.recorded_in, rolled_back)]
+    session.info[_WRITTEN] = [(item, place) for item, place in written
+                              if not _inside(place, rolled_back)]
+    session.info[_PENDING] = lost + [item for item in pending
+                                     if not _inside(item.recorded_in, rolled_back)]
+
+
+def _before_reading_the_log(state: ORMExecuteState) -> None:
+    # A query of the log in the same transaction sees the entries recorded so far.
+    if (state.session.info.get(_PENDING) and state.is_select
+            and any(mapper.class_ is AuditEntry for mapper in state.all_mappers)):
+        write_pending(state.session)
+
+
+def install_session_hooks() -> None:
+    """Attach the writing of entries to the app's sessions (once per process)."""
+    from flask_sqlalchemy.session import Session as FlaskSession
+
+    hooks: list[tuple[str, Any]] = [
+        # After the flush has given the new rows their identities.
+        ("after_flush_postexec", _after_flush), ("before_commit", _before_commit),
+        ("after_commit", _after_commit), ("after_soft_rollback", _after_soft_rollback),
+        ("do_orm_execute", _before_reading_the_log)]
+    for name, hook in hooks:
+        if not event.contains(FlaskSession, name, hook):
+            event.listen(FlaskSession, name, hook)
