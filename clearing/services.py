@@ -40,7 +40,7 @@ def create_eingang(
     related: Eingang | None = None,
     reference: str | None = None,
 ) -> Eingang:
-    """Put one item into the queue (status ``new``); the caller commits.
+    """Put one item into the queue (status ``new``); the caller flushes or commits.
 
     Every submission of the portal and every paper item comes through here, so the queue is the
     one place where everything that reached the office can be found.
@@ -54,12 +54,13 @@ def create_eingang(
     eingang.documents = [EingangDocument(document=document, label=label[:200])
                          for document, label in documents]
     db.session.add(eingang)
-    db.session.flush()
-    record(actor, "eingang.created", "eingang", eingang.id,
-           after={"kind": kind, "service_code": service_code, "reference": reference,
-                  "documents": [document.id for document, _ in documents],
-                  "related_eingang_id": eingang.related_eingang_id})
+    # No flush of its own: the entry reads the ids once the caller's next flush wrote the rows.
+    record(actor, "eingang.created", "eingang", eingang,
+           after=lambda: {"kind": kind, "service_code": service_code, "reference": reference,
+                          "documents": [document.id for document, _ in documents],
+                          "related_eingang_id": eingang.related_eingang_id})
     if related is not None and related.status is EingangStatus.ROUTED and related.fall_id:
+        db.session.flush()
         _route_follow_up(eingang, related)
     return eingang
 

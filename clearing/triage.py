@@ -472,9 +472,9 @@ def create_paper_eingang(item: PaperItem, scan: Document, staff: Staff) -> Einga
     # not the moment it was scanned.
     if item.received_on < berlin_today():
         eingang.received_at = start_of_berlin_day(item.received_on) + timedelta(hours=12)
-    record(staff_actor(staff), "eingang.paper_received", "eingang", eingang.id,
-           after={"received_at": eingang.received_at.astimezone(BERLIN),
-                  "letter_kind": item.letter_kind})
+    record(staff_actor(staff), "eingang.paper_received", "eingang", eingang,
+           after=lambda: {"received_at": eingang.received_at.astimezone(BERLIN),
+                          "letter_kind": item.letter_kind})
     return eingang
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from flask import Flask, current_app, render_template, url_for
 from flask_babel import format_date
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import joinedload
 
 from amtsweg.audit.services import SYSTEM, Actor, record
 from amtsweg.citizens.models import Citizen
@@ -50,13 +51,22 @@ def is_public_id(value: str) -> bool:
     return bool(_PUBLIC_ID.fullmatch(value))
 
 
+# Every page of an application loads its draft: one statement with its files (not a second
+# one for them), built once with the values bound per call.
+_OWN_DRAFT = (
+    select(Draft).options(joinedload(Draft.documents))
+    .where(Draft.public_id == bindparam("public_id"), Draft.citizen_id == bindparam("citizen_id"),
+           Draft.service_code == bindparam("service_code"), Draft.expires_at > bindparam("now")))
+
+
 def find_draft(public_id: str, citizen_id: int, service_code: str) -> Draft | None:
-    """The citizen's own, unexpired draft, or ``None`` for anything else."""
+    """The citizen's own, unexpired draft with its files, or ``None`` for anything else."""
     if not is_public_id(public_id):
         return None
-    return db.session.scalar(select(Draft).where(
-        Draft.public_id == public_id, Draft.citizen_id == citizen_id,
-        Draft.service_code == service_code, Draft.expires_at > utcnow()))
+    found: Draft | None = db.session.execute(_OWN_DRAFT, {
+        "public_id": public_id, "citizen_id": citizen_id, "service_code": service_code,
+        "now": utcnow()}).unique().scalar_one_or_none()
+    return found
 
 
 def drafts_of(citizen_id: int) -> list[Draft]:
@@ -104,8 +114,9 @@ def attach_document(draft: Draft, document: Document, requirement: str, actor: A
     draft.updated_at = now
     draft.expires_at = _expiry(now)
     draft.reminder_sent_at = None
+    # The document may not have its id yet: the entry reads it when it is written.
     record(actor, "draft.document_attached", OBJECT_TYPE, draft.id,
-           after={"document_id": document.id, "requirement": requirement})
+           after=lambda: {"document_id": document.id, "requirement": requirement})
 
 
 def find_draft_document(draft: Draft, draft_document_id: int) -> DraftDocument | None:
@@ -140,19 +151,24 @@ def delete_draft(draft: Draft, actor: Actor) -> None:
     db.session.commit()
 
 
-def discard_submitted_draft(draft: Draft, actor: Actor) -> None:
+def discard_submitted_draft(draft: Draft, actor: Actor) -> bool:
     """Remove the draft's rows in the submitting transaction; the files now belong to the
     submission. Not committed here: ``portal.services.submit`` commits both together, so a
-    failed submission leaves the draft as it was."""
-    record(actor, "draft.submitted", OBJECT_TYPE, draft.id,
-           before={"documents": [item.document_id for item in draft.documents]})
-    # Statements, not ORM deletes: when a double click races, the second request finds the rows
-    # already gone (0 rows deleted) and goes on to ``submit``, which returns the one submission.
+    failed submission leaves the draft as it was.
+
+    False if the draft was gone already: a second request of a double click waits here for the
+    first one's commit and then finds no row (nothing is recorded then)."""
+    # Statements, not ORM deletes: the rows deleted tell whether this request takes the draft.
     db.session.execute(delete(DraftDocument).where(DraftDocument.draft_id == draft.id)
                        .execution_options(synchronize_session=False))
-    db.session.execute(delete(Draft).where(Draft.id == draft.id)
-                       .execution_options(synchronize_session=False))
+    taken = db.session.execute(delete(Draft).where(Draft.id == draft.id)
+                               .execution_options(synchronize_session=False))
     db.session.expunge(draft)
+    if getattr(taken, "rowcount", 0) != 1:
+        return False
+    record(actor, "draft.submitted", OBJECT_TYPE, draft.id,
+           before={"documents": [item.document_id for item in draft.documents]})
+    return True
 
 
 # --- expiry -----------------------------------------------------------------------------------

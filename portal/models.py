@@ -78,6 +78,8 @@ class Submission(Base):
     receipt_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
 
     eingang: Mapped[Eingang] = relationship(lazy="joined")
+    # Set with the receipt's row still unwritten: one flush writes both (see portal.services).
+    receipt_document: Mapped[Document | None] = relationship(foreign_keys=[receipt_document_id])
     parent: Mapped[Submission | None] = relationship(remote_side=[id])
     documents: Mapped[list[SubmissionDocument]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", lazy="selectin",

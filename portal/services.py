@@ -92,14 +92,13 @@ def submit(
 
     The same ``idempotency_key`` (a draft's id, or the one-time key a form carried) always
     yields the same single submission: a double click or a replayed POST creates nothing new.
+    The unique key decides, not a lookup first: a replay is rare, and its insert fails before
+    the receipt is drawn.
 
     The queue item's payload keeps the raw ``answers``, the ``summary`` exactly as the citizen
     checked it (what clerks read in triage), and the ``parties`` named in it (so clearing can
     match existing cases and open a new one without knowing each form's questions).
     """
-    existing = find_by_idempotency_key(idempotency_key)
-    if existing is not None:
-        return existing
     actor = citizen_actor(citizen)
     related = parent.eingang if parent is not None else None
     if postbox_message is not None and postbox_message.eingang_id is not None:
@@ -124,9 +123,10 @@ def submit(
                             for item in documents]
     db.session.add(submission)
     try:
+        # The one flush before the commit: the reference is made from the submission's id.
         db.session.flush()
     except IntegrityError:
-        # Two requests raced with the same key: the other one won, and its submission stands.
+        # A replay, or two requests raced with the same key: the first submission stands.
         db.session.rollback()
         winner = find_by_idempotency_key(idempotency_key)
         if winner is None:
@@ -150,9 +150,9 @@ def _file_receipt(submission: Submission, summary: Sequence[SummarySection],
                   documents: Sequence[AttachedDocument]) -> None:
     pdf = render_receipt(_settings().office, submission, summary,
                          [ReceiptDocument(item.label, item.document) for item in documents])
-    receipt = store_generated(pdf, f"Eingangsbestaetigung-{submission.reference}.pdf",
-                              "application/pdf", SYSTEM)
-    submission.receipt_document_id = receipt.id
+    submission.receipt_document = store_generated(
+        pdf, f"Eingangsbestaetigung-{submission.reference}.pdf", "application/pdf", SYSTEM,
+        flush=False)
 
 
 def _queue_confirmation(citizen: Citizen, submission: Submission) -> None:

@@ -38,14 +38,16 @@ STORAGE_UNAVAILABLE = _l("The file could not be saved right now (the document st
                          "minutes.")
 
 
-def store_field_upload(field: Field, owner: Actor) -> Document | None:
-    """Store the field's file; on refusal put the reason on the field and return ``None``."""
+def store_field_upload(field: Field, owner: Actor, *, flush: bool = True) -> Document | None:
+    """Store the field's file; on refusal put the reason on the field and return ``None``.
+
+    ``flush`` as in :func:`storage.services.store_upload`."""
     upload: Any = field.data
     if not isinstance(upload, FileStorage) or not upload.filename:
         field.errors = [*field.errors, _l("Select a file to upload.")]
         return None
     try:
-        return store_upload(upload.stream, upload.filename, owner)
+        return store_upload(upload.stream, upload.filename, owner, flush=flush)
     except RejectedUpload as refusal:
         field.errors = [*field.errors, refusal.message]
         return None

@@ -37,12 +37,15 @@ _OWNER_KINDS = {ActorKind.CITIZEN: "citizen", ActorKind.STAFF: "staff",
                 ActorKind.SYSTEM: "system"}
 
 
-def store_upload(upload: IO[bytes], filename: str | None, owner: Actor) -> Document:
+def store_upload(upload: IO[bytes], filename: str | None, owner: Actor, *,
+                 flush: bool = True) -> Document:
     """Check an upload, scan it for malware (when configured), stream it into the blob store
     and add its row and audit entry.
 
     Raises :class:`storage.checks.RejectedUpload` before anything is written. The caller
-    commits; if it rolls back instead, the blob is deleted again.
+    commits; if it rolls back instead, the blob is deleted again. The row is flushed, so the
+    document has its id, unless ``flush=False``: a caller that stores several files, or links
+    the document only through relationships, lets its own next flush write them all at once.
     """
     owner_kind = _owner_kind(owner)
     settings: Settings = current_app.config["AMTSWEG"]
@@ -51,32 +54,36 @@ def store_upload(upload: IO[bytes], filename: str | None, owner: Actor) -> Docum
     with checked.spool:
         refuse_malware(checked.spool, owner)
         blob = store.put(checked.spool, size=checked.size)
-    return _add_document(store, blob, checked.filename, checked.media_type, owner_kind, owner)
+    return _add_document(store, blob, checked.filename, checked.media_type, owner_kind, owner,
+                         flush)
 
 
-def store_generated(content: bytes, filename: str, media_type: str, owner: Actor) -> Document:
+def store_generated(content: bytes, filename: str, media_type: str, owner: Actor, *,
+                    flush: bool = True) -> Document:
     """Store a file the office made itself (a receipt, a Bescheid, a letter).
 
     The upload checks and the virus scan exist because a citizen's file is untrusted; a PDF
     the app has just drawn is not, and parsing it again cost as much as drawing it. The caller
-    commits, as with :func:`store_upload`.
+    commits and may leave the flush to itself, as with :func:`store_upload`.
     """
     owner_kind = _owner_kind(owner)
     store = get_blobstore()
     blob = store.put(io.BytesIO(content), size=len(content))
-    return _add_document(store, blob, filename, media_type, owner_kind, owner)
+    return _add_document(store, blob, filename, media_type, owner_kind, owner, flush)
 
 
 def _add_document(store: BlobStore, blob: StoredBlob, filename: str, media_type: str,
-                  owner_kind: str, owner: Actor) -> Document:
+                  owner_kind: str, owner: Actor, flush: bool) -> Document:
     """The row and audit entry of a blob just written; the blob goes if the transaction does."""
     _remember(_WRITTEN, store, blob.key)
     document = Document(filename=filename, media_type=media_type, size=blob.size,
                         sha256=blob.sha256, storage_key=blob.key, owner_kind=owner_kind,
                         owner_id=owner.id)
     db.session.add(document)
-    db.session.flush()
-    record(owner, "document.stored", "document", document.id, after=document.audit_view())
+    # The entry names the document by the id its flush gives it.
+    record(owner, "document.stored", "document", document, after=document.audit_view())
+    if flush:
+        db.session.flush()
     return document
 
 

@@ -7,12 +7,13 @@ from datetime import date
 
 from amtsweg.audit.services import Actor
 from amtsweg.citizens.models import Citizen
+from amtsweg.extensions import db
 from amtsweg.sessions import citizen_actor
 from amtsweg.translate import gettext as _
 from clearing.models import EingangKind
 from portal import drafts
 from portal.models import Draft, Submission
-from portal.services import AttachedDocument, submit
+from portal.services import AttachedDocument, find_by_idempotency_key, submit
 from portal.uvg import rules, summary
 
 SERVICE_CODE = "uvg"
@@ -33,11 +34,12 @@ def remove_child(draft: Draft, child_id: str, actor: Actor) -> None:
     drafts.save_answers(draft, answers, f"remove_child{suffix}", actor)
 
 
-def submit_application(draft: Draft, citizen: Citizen, today: date) -> Submission:
+def submit_application(draft: Draft, citizen: Citizen, today: date) -> Submission | None:
     """Send the draft to the office: one submission, whatever a double click does.
 
     The draft's rows go in the same transaction that ``submit`` commits; its files now belong
-    to the submission and stay.
+    to the submission and stay. Returns the submission another request made of this draft a
+    moment ago, or ``None`` if the draft was deleted meanwhile.
     """
     answers = copy.deepcopy(draft.answers)
     # The wizard's own bookkeeping is no answer of the citizen's.
@@ -52,7 +54,9 @@ def submit_application(draft: Draft, citizen: Citizen, today: date) -> Submissio
     sections = summary.receipt_sections(draft, today, citizen.email)
     parties = summary.parties(answers)
     idempotency_key = draft.public_id
-    drafts.discard_submitted_draft(draft, citizen_actor(citizen))
+    if not drafts.discard_submitted_draft(draft, citizen_actor(citizen)):
+        db.session.rollback()
+        return find_by_idempotency_key(idempotency_key)
     sender = f"{applicant.get('first_name') or ''} {applicant.get('last_name') or ''}".strip()
     return submit(citizen=citizen, kind=EingangKind.NEUANTRAG,
                   title=_("Application for Unterhaltsvorschuss"),

@@ -413,7 +413,8 @@ def documents(public_id: str) -> ResponseReturnValue:
             file_field = form[field_name("file", requirement)]
             if not getattr(file_field.data, "filename", None):
                 continue
-            document = store_field_upload(file_field, actor)
+            # One flush for all files of the page and its answers: at the commit below.
+            document = store_field_upload(file_field, actor, flush=False)
             if document is None:  # refused before anything was written; the reason is on the field
                 refused = True
                 continue
@@ -521,6 +522,8 @@ def submit(public_id: str) -> ResponseReturnValue:
                                       "later\": %(label)s", label=label))
         return _check_page(draft, form, missing)
     submission = submit_application(draft, citizen, today)
+    if submission is None:
+        abort(404)
     return redirect(_confirmation_url(submission))
 
 
