@@ -91,6 +91,25 @@ def test_registration_mail_reaches_a_real_smtp_server(app_with: Callable[..., Fl
     assert [row.status for row in outbox(app)] == [MailStatus.SENT]
 
 
+def test_sender_subject_and_body_beyond_ascii_arrive_intact(app_with: Callable[..., Flask],
+                                                            smtp: SmtpServer) -> None:
+    app = app_with(mail_url=smtp.url,
+                   mail_sender="Jugendamt Müllerstadt <post@jugendamt.example>")
+    body = "Grüße aus dem Jugendamt\nZeile = mit Gleichheitszeichen " + "ä" * 120 + "\n"
+    with app.app_context():
+        mail.queue_mail("eltern@example.org", "Ihr Antrag – Bestätigung", body)
+        db.session.commit()
+    [received] = smtp.received
+    [sender] = received.message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Jugendamt Müllerstadt",
+                                                       "post@jugendamt.example")
+    assert received.message["Subject"] == "Ihr Antrag – Bestätigung"
+    # SMTP carries lines ending in CRLF.
+    assert body_of(received.message).replace("\r\n", "\n") == body
+    # Every line the relay sees is 7-bit and short (RFC 5322 2.1.1), whatever the text was.
+    assert all(line.isascii() and len(line) <= 78 for line in received.raw.splitlines())
+
+
 def test_smtp_down_at_registration_then_mail_send_delivers_once(
         app_with: Callable[..., Flask]) -> None:
     server = SmtpServer(port=free_port())  # nothing listens on this port yet
