@@ -13,6 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.textobject import PDFTextObject
 
 from amtsweg.config import Office
 from amtsweg.translate import gettext as _
@@ -61,8 +62,18 @@ class _Writer:
     def __init__(self, canvas: Canvas, footer: str) -> None:
         self.canvas, self.footer = canvas, footer
         self.page, self.y = 1, _TOP
+        # All text of a page goes into one text object, font and colour set only on a change:
+        # a text object per cell, each with its own state, was most of the drawing time.
+        self.text: PDFTextObject | None = None
+        self.text_state: tuple[Font, colors.Color] | None = None
+
+    def _end_text(self) -> None:
+        if self.text is not None:
+            self.canvas.drawText(self.text)
+        self.text, self.text_state = None, None
 
     def _foot(self) -> None:
+        self._end_text()
         self.canvas.setFont(*_SMALL[:2])
         self.canvas.setFillColor(colors.black)
         self.canvas.drawRightString(_LEFT + _WIDTH, 12 * mm, f"{self.footer} {self.page}")
@@ -105,13 +116,17 @@ class _Writer:
 
     def _lines(self, lines: list[str], font: Font, x: float, top: float,
                colour: colors.Color) -> None:
-        # One text object per cell (drawString makes one per line, with its own font state).
-        text = self.canvas.beginText(x, top - font[1])
-        text.setFont(font[0], font[1], font[2])
-        text.setFillColor(colour)
+        if self.text is None:
+            self.text = self.canvas.beginText()
+        text = self.text
+        if self.text_state is None or self.text_state[0] is not font:
+            text.setFont(font[0], font[1], font[2])
+        if self.text_state is None or self.text_state[1] is not colour:
+            text.setFillColor(colour)
+        self.text_state = (font, colour)
+        text.setTextOrigin(x, top - font[1])
         for line in lines:
             text.textLine(line)
-        self.canvas.drawText(text)
 
     def row_height(self, cells: Sequence[tuple[str, float, Font]]) -> float:
         return max(len(self.wrap(text, font, width - 4)) * font[2]
