@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import time
+from typing import Any
 
 from flask import Flask
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import DisconnectionError
 
 from amtsweg import errors, field_html, i18n, navigation, security, sessions, uploads
 from amtsweg.config import PROJECT_ROOT, Settings, load_settings
@@ -52,6 +56,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     _apply_flask_config(app, settings)
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            _ping_when_idle(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     uploads.init_app(app)  # before CSRF, which reads the body first
     csrf.init_app(app)
@@ -96,8 +103,38 @@ def _engine_options(url: str) -> dict[str, object]:
     if url.startswith("sqlite"):
         # Several gunicorn threads share one file: wait for the writer instead of failing.
         return {"connect_args": {"timeout": 15}}
-    # Recover without restart after the database went away (pre_ping drops dead connections).
-    return {"pool_pre_ping": True, "pool_recycle": 1800}
+    # Recover without restart after the database went away: see _ping_when_idle.
+    return {"pool_recycle": 1800}
+
+
+# A connection back in use within this many seconds is taken as alive: pinging each checkout
+# (pool_pre_ping) cost every request a round trip, and a submission three.
+IDLE_PING_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it sat idle for a while.
+
+    A connection the database dropped while idle (restart, failover, idle timeout) is replaced
+    before a request uses it. One dropped while busy fails its statement; SQLAlchemy then sees
+    the disconnect and renews the whole pool, so the app recovers without a restart either way.
+    """
+
+    def remember_idle_since(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool throws this connection away and checks out another.
+            raise DisconnectionError(type(error).__name__) from error
+
+    event.listen(engine, "checkin", remember_idle_since)
+    event.listen(engine, "checkout", ping_if_idle)
 
 
 def _init_services(app: Flask, settings: Settings) -> None:
