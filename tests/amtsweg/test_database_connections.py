@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from amtsweg import app as app_module
 from amtsweg.extensions import db
@@ -43,7 +44,7 @@ def test_only_a_connection_that_sat_idle_is_pinged(app: Flask,
         pings: list[object] = []
         real_ping = dialect.do_ping
 
-        def counting_ping(dbapi_connection: object) -> bool:
+        def counting_ping(dbapi_connection: DBAPIConnection) -> bool:
             pings.append(dbapi_connection)
             return real_ping(dbapi_connection)
 
