@@ -90,7 +90,6 @@ def record(
 # --- writing the entries ----------------------------------------------------------------------
 
 _PENDING = "amtsweg_audit_pending"  # recorded, not yet written
-_WRITTEN = "amtsweg_audit_written"  # written, with the transaction they were written in
 _COLUMNS = ("at", "actor_kind", "actor_id", "actor_name", "action", "object_type", "object_id",
             "before", "after", "remote_addr")
 
@@ -107,7 +106,20 @@ def _innermost(session: Session) -> SessionTransaction | None:
     return session.get_nested_transaction() or session.get_transaction()
 
 
-def _ready(item: _Pending) -> bool:
+def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _writable(item: _Pending, current: SessionTransaction | None) -> bool:
+    # Written into the savepoint it was recorded in (or an outer one it was released into),
+    # never into a savepoint opened after it: rolling that one back would take an entry whose
+    # change stands. Recorded before any transaction began: it belongs to the outermost one.
+    if current is not None and current.nested and not _inside(item.recorded_in, current):
+        return False
     return item.subject is None or inspect(item.subject).identity is not None
 
 
@@ -123,15 +135,14 @@ def _row(item: _Pending) -> dict[str, Any]:
 
 
 def write_pending(session: Session) -> None:
-    """Write every recorded entry whose object has its id, in one INSERT."""
+    """Write every recorded entry that can be written now, in one INSERT."""
     pending: list[_Pending] = session.info.get(_PENDING) or []
-    ready = [item for item in pending if _ready(item)]
+    current = _innermost(session)
+    ready = [item for item in pending if _writable(item, current)]
     if not ready:
         return
-    session.info[_PENDING] = [item for item in pending if not _ready(item)]
+    session.info[_PENDING] = [item for item in pending if not _writable(item, current)]
     session.connection().execute(insert(AuditEntry), [_row(item) for item in ready])
-    written_in = _innermost(session)
-    session.info.setdefault(_WRITTEN, []).extend((item, written_in) for item in ready)
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -139,40 +150,27 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 def _before_commit(session: Session) -> None:
-    # The objects the entries name get their ids; then nothing may be left unwritten.
+    # The objects the entries name get their ids; at the end nothing may be left unwritten.
     session.flush()
     write_pending(session)
-    if session.info.get(_PENDING):
+    if session.get_nested_transaction() is None and session.info.get(_PENDING):
         raise RuntimeError("an audit entry names an object that was never saved")
 
 
 def _after_commit(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_WRITTEN, None)
-
-
-def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
+    # Also called when a savepoint is released: only the outermost commit ends the entries.
+    if not session.in_nested_transaction():
+        session.info.pop(_PENDING, None)
 
 
 def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> None:
+    # Entries recorded in what was rolled back go with it; written ones went with its rows.
     if rolled_back.parent is None:
-        _after_commit(session)  # the whole transaction is gone, and its entries with it
+        session.info.pop(_PENDING, None)
         return
-    # A savepoint: entries recorded in it go; entries recorded before it but written while it
-    # was open were rolled back with it and are written again.
     pending: list[_Pending] = session.info.get(_PENDING) or []
-    written: list[tuple[_Pending, SessionTransaction | None]] = session.info.get(_WRITTEN) or []
-    lost = [item for item, place in written
-            if _inside(place, rolled_back) and not _inside(item.recorded_in, rolled_back)]
-    session.info[_WRITTEN] = [(item, place) for item, place in written
-                              if not _inside(place, rolled_back)]
-    session.info[_PENDING] = lost + [item for item in pending
-                                     if not _inside(item.recorded_in, rolled_back)]
+    session.info[_PENDING] = [item for item in pending
+                              if not _inside(item.recorded_in, rolled_back)]
 
 
 def _before_reading_the_log(state: ORMExecuteState) -> None:

@@ -84,13 +84,26 @@ def test_a_rolled_back_savepoint_takes_its_entries_and_keeps_the_ones_before_it(
     savepoint = db.session.begin_nested()
     db.session.add(new_document())
     record(SYSTEM, "inside the savepoint", "case", 2)
-    db.session.flush()  # writes both entries inside the savepoint
+    db.session.flush()  # writes the entry of the savepoint, not the older one, into it
     savepoint.rollback()
     with db.session.begin_nested():
         record(SYSTEM, "in a released savepoint", "case", 3)
     db.session.commit()
-    assert [action for action, _id, _after in logged()] == [
+    written = db.session.scalars(select(AuditEntry).order_by(AuditEntry.at)).all()
+    assert [entry.action for entry in written] == [
         "before the savepoint", "in a released savepoint"]
+
+
+def test_entries_of_many_savepoints_are_written_as_each_is_released(
+        app_ctx: None, audit_inserts: list[int]) -> None:
+    for number in range(3):
+        with db.session.begin_nested():
+            document = new_document()
+            db.session.add(document)
+            record(SYSTEM, "document.stored", "document", document)
+    assert audit_inserts == [1, 1, 1]  # nothing waits in memory for the final commit
+    db.session.commit()
+    assert len(logged()) == 3
 
 
 def test_an_entry_naming_an_object_that_is_never_saved_stops_the_commit(app_ctx: None) -> None:
