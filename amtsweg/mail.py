@@ -198,6 +198,8 @@ def _forget_queued(session: Session, *_args: Any) -> None:
 
 
 def _deliver_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction may still roll back
     claimed: list[_Claimed] = session.info.pop(_QUEUED_CLAIMED, [])
     if not claimed or not has_app_context():
         return

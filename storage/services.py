@@ -195,6 +195,9 @@ def _delete_blobs(entries: list[tuple[BlobStore, str]]) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    # Also called when a savepoint is released; the outer transaction may still roll back.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_WRITTEN, None)
     _delete_blobs(_take(session, _TO_DELETE))
 

@@ -96,7 +96,7 @@ def test_a_rolled_back_savepoint_takes_its_entries_and_keeps_the_ones_before_it(
 
 def test_entries_of_many_savepoints_are_written_as_each_is_released(
         app_ctx: None, audit_inserts: list[int]) -> None:
-    for number in range(3):
+    for _ in range(3):
         with db.session.begin_nested():
             document = new_document()
             db.session.add(document)

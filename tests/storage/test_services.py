@@ -181,6 +181,25 @@ def test_rolled_back_delete_keeps_the_blob() -> None:
 
 
 @pytest.mark.usefixtures("app_ctx")
+def test_a_delete_in_a_released_savepoint_keeps_the_blob_until_the_outer_commit() -> None:
+    document = store_upload(io.BytesIO(pdf_bytes()), "a.pdf", SYSTEM)
+    db.session.commit()
+    key = document.storage_key
+
+    # A write first: SQLite's driver begins a transaction only at one, and a savepoint released
+    # outside a transaction would commit.
+    document.filename = "b.pdf"
+    db.session.flush()
+    with db.session.begin_nested():
+        delete_document(document, SYSTEM)
+    assert get_blobstore().exists(key)
+    db.session.rollback()  # the outer transaction does not go through after all
+
+    assert get_blobstore().exists(key)
+    assert count(Document) == 1
+
+
+@pytest.mark.usefixtures("app_ctx")
 @pytest.mark.parametrize(("column", "value"), [
     ("size", 0), ("media_type", "text/html"), ("sha256", "g" * 64), ("sha256", "a" * 63),
     ("owner_kind", "anonymous"),

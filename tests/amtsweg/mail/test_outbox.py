@@ -60,6 +60,15 @@ def test_file_backend_writes_one_eml_after_commit_and_forgets_the_body(app: Flas
     assert row.body == ""  # sign-in links do not lie around after delivery
 
 
+def test_a_mail_of_a_released_savepoint_waits_for_the_outer_commit(app: Flask) -> None:
+    with app.app_context():
+        with db.session.begin_nested():
+            mail.queue_mail("spaeter@example.org", "Betreff", "Text")
+        assert read_outbox_files(app) == []  # the outer transaction may still roll back
+        db.session.commit()
+    assert [message["To"] for message in read_outbox_files(app)] == ["spaeter@example.org"]
+
+
 def test_rolled_back_transaction_sends_nothing(app: Flask) -> None:
     with app.app_context():
         mail.queue_mail("niemals@example.org", "Betreff", "Text")
