@@ -17,7 +17,8 @@ documents in a temporary directory (file storage), and drops both at the end.
    database for every citizen (``--drafts`` each). Then, ``--concurrency`` at a time for
    ``--seconds``, citizens **submit**: the documents POST with the two 1 MB PDFs (the other
    required documents marked "sent later") and the submit POST, nothing else. Prints
-   submissions per second and the p50/p95 of the submission and of each of the two POSTs.
+   submissions per second, the p50/p95 of the submission and of each of the two POSTs, and
+   the CPU the workers spent per submission (from /proc, beside the minimal endpoint's).
 2. **minimal**: a tiny Flask app (``create_minimal_app`` below) under the same gunicorn settings
    that takes the same two files in one multipart POST, streams each into the same storage with
    ``storage.blobstore.FileBlobStore.put`` and inserts one row. Same concurrency and duration.
@@ -187,6 +188,14 @@ class Server:
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def workers_cpu(self) -> float:
+        """CPU seconds (user and system) the workers have used so far (from /proc)."""
+        ticks = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -383,6 +392,11 @@ class Load:
     flows: list[float] = field(default_factory=list)
     uploads: list[float] = field(default_factory=list)  # the app's documents POST (two files)
     elapsed: float = 0.0
+    worker_cpu: float = 0.0  # CPU seconds of the server's workers during the phase
+
+    @property
+    def cpu_ms_each(self) -> float:
+        return self.worker_cpu / self.done * 1000 if self.done else 0.0
 
     @property
     def rate(self) -> float:
@@ -672,8 +686,10 @@ def main() -> int:
                                     [ids[citizen.email] for citizen in citizens], args.drafts)
             drafts = [prepared[ids[citizen.email]] for citizen in citizens]
             tokens = [citizen.token() for citizen in citizens]
+            cpu_before = app.workers_cpu()
             app_result = app_load(citizens, drafts, tokens, form, args.concurrency,
                                   args.seconds, pdfs)
+            app_result.worker_cpu = app.workers_cpu() - cpu_before
             app.stop()
             with psycopg.connect(url) as connection:
                 submissions, eingaenge = connection.execute(
@@ -685,7 +701,9 @@ def main() -> int:
                                      args.workers, tmp / "logs", "/upload")
             servers.append(minimal)
             minimal_load(minimal, 1, 2, pdfs)  # warm-up
+            cpu_before = minimal.workers_cpu()
             minimal_result = minimal_load(minimal, args.concurrency, args.seconds, pdfs)
+            minimal_result.worker_cpu = minimal.workers_cpu() - cpu_before
             minimal.stop()
 
             # 3. memory of one worker during a 5 MB and a 50 MB upload
@@ -710,6 +728,10 @@ def main() -> int:
               f"posted): {statistics.median(whole_flows) * 1000:.0f} ms (median of 3)")
         print(f"rows after the app phase: {submissions} submissions, {eingaenge} queue items "
               f"(expected {app_result.done + 4} each, with the warm-up and the 3 whole flows)")
+        app_cpu, minimal_cpu = app_result.cpu_ms_each, minimal_result.cpu_ms_each
+        print(f"CPU of the server's workers: {app_cpu:.1f} ms per submission, minimal "
+              f"{minimal_cpu:.1f} ms per POST (the app's own work: {app_cpu - minimal_cpu:.1f} ms "
+              f"more; the same CPU for both: {minimal_cpu / app_cpu if app_cpu else 0:.2f})")
         verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
         print(f"ratio app/minimal throughput: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict})")
         print("\npeak RSS of the one app worker during one upload on the documents page:")
