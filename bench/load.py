@@ -74,6 +74,7 @@ from bench.submit import (  # noqa: E402
     BASE,
     DOCUMENTS_SLUG,
     child_answers,
+    cpu_seconds,
     free_port,
     pct,
     write_pdf,
@@ -616,15 +617,6 @@ def wait_for_gunicorn(server: Gunicorn, workers: int) -> str:
     wait_until(lambda: http_status(server.url + "/healthz") == 200
                and len(server.children()) >= workers, server, "gunicorn")
     return server.url
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the database ---------------------------------------------------------------------------------

@@ -166,6 +166,15 @@ def write_pdf(path: Path, size: int) -> Path:
     return path
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -190,12 +199,8 @@ class Server:
         return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
     def workers_cpu(self) -> float:
-        """CPU seconds (user and system) the workers have used so far (from /proc)."""
-        ticks = 0
-        for pid in self.worker_pids():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / os.sysconf("SC_CLK_TCK")
+        """CPU seconds (user and system) the workers have used so far."""
+        return sum(cpu_seconds(pid) for pid in self.worker_pids())
 
     def stop(self) -> None:
         if self.process.poll() is None:
