@@ -68,6 +68,7 @@ def record(
     database in one INSERT. The returned entry is never added to the session; changing it before
     the next flush changes what is written.
     """
+    subject = object_id if isinstance(object_id, Base) else None
     entry = AuditEntry(
         at=utcnow(),
         actor_kind=actor.kind,
@@ -75,15 +76,15 @@ def record(
         actor_name=actor.name[:200],
         action=action,
         object_type=object_type,
-        object_id=None if object_id is None or isinstance(object_id, Base) else str(object_id),
+        object_id=None if object_id is None or subject is not None else str(object_id),
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if isinstance(after, dict) else None,
         remote_addr=request.remote_addr if has_request_context() else None,
     )
     session = db.session()
     pending: list[_Pending] = session.info.setdefault(_PENDING, [])
-    pending.append(_Pending(entry, object_id if isinstance(object_id, Base) else None,
-                            after if callable(after) else None, _innermost(session)))
+    pending.append(_Pending(entry, subject, after if callable(after) else None,
+                            _innermost(session)))
     return entry
 
 
@@ -138,10 +139,13 @@ def write_pending(session: Session) -> None:
     """Write every recorded entry that can be written now, in one INSERT."""
     pending: list[_Pending] = session.info.get(_PENDING) or []
     current = _innermost(session)
-    ready = [item for item in pending if _writable(item, current)]
+    ready: list[_Pending] = []
+    waiting: list[_Pending] = []
+    for item in pending:
+        (ready if _writable(item, current) else waiting).append(item)
     if not ready:
         return
-    session.info[_PENDING] = [item for item in pending if not _writable(item, current)]
+    session.info[_PENDING] = waiting
     session.connection().execute(insert(AuditEntry), [_row(item) for item in ready])
 
 
