@@ -1,7 +1,7 @@
 """Citizens submitting a UVG application over HTTP, beside a minimal upload endpoint.
 
 Run: .venv/bin/python -m bench.submit [--citizens 24] [--concurrency 6] [--seconds 30]
-                                      [--workers 3] [--drafts 300]
+                                      [--rounds 5] [--workers 3] [--drafts 300]
 Needs PostgreSQL (AMTSWEG_BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432). It
 creates the database ``amtsweg_bench_submit``, migrates it with ``amtsweg db upgrade``, keeps the
 documents in a temporary directory (file storage), and drops both at the end.
@@ -14,22 +14,26 @@ documents in a temporary directory (file storage), and drops both at the end.
    (its median is printed), then answers every question page and the declarations of one more
    application and stops before the documents: a citizen who filled in the form and now sends
    the papers. That draft — the answers exactly as the app stored them — is copied in the
-   database for every citizen (``--drafts`` each). Then, ``--concurrency`` at a time for
-   ``--seconds``, citizens **submit**: the documents POST with the two 1 MB PDFs (the other
+   database for every citizen (``--drafts`` each). Then, ``--concurrency`` at a time,
+   citizens **submit**: the documents POST with the two 1 MB PDFs (the other
    required documents marked "sent later") and the submit POST, nothing else. Prints
    submissions per second, the p50/p95 of the submission and of each of the two POSTs, and
    the CPU the workers spent per submission (from /proc, beside the minimal endpoint's).
 2. **minimal**: a tiny Flask app (``create_minimal_app`` below) under the same gunicorn settings
    that takes the same two files in one multipart POST, streams each into the same storage with
-   ``storage.blobstore.FileBlobStore.put`` and inserts one row. Same concurrency and duration.
-   Ratio = app submissions/s ÷ minimal requests/s (target ≥ 0.5): the same two files stored
+   ``storage.blobstore.FileBlobStore.put`` and inserts one row. Same concurrency.
+   Both servers are up together and take turns: ``--rounds`` rounds, each side ``--seconds``
+   ÷ ``--rounds`` per round, the side going first alternating. This machine's speed drifts by a
+   third from one minute to the next (other guests on the host); one phase after the other
+   measured that drift as often as the app. Ratio = app submissions/s ÷ minimal requests/s over
+   all rounds (target ≥ 0.5), each round's ratio printed beside it: the same two files stored
    and one submission recorded, against two files stored and one row inserted.
 3. **memory**: the app again with one worker and ``AMTSWEG_MAX_UPLOAD_MB=60``; one citizen
    uploads a 5 MB and then a 50 MB PDF on the documents page while the worker's RSS is sampled
    from /proc every 2 ms. Prints the peak RSS growth over the idle worker for each (must not grow
    with the file).
 
-Everything runs on loopback, each phase is bounded in time, and the servers, the database and
+Everything runs on loopback, each round is bounded in time, and the servers, the database and
 the temporary directory are removed at the end (also on Ctrl-C or an error).
 """
 
@@ -407,6 +411,16 @@ class Load:
     def rate(self) -> float:
         return self.done / self.elapsed if self.elapsed else 0.0
 
+    def add(self, other: Load) -> None:
+        """Count another round of the same side into this one."""
+        self.done += other.done
+        self.errors += other.errors
+        self.latencies += other.latencies
+        self.flows += other.flows
+        self.uploads += other.uploads
+        self.elapsed += other.elapsed
+        self.worker_cpu += other.worker_cpu
+
 
 def run_threads(concurrency: int, seconds: float, work: Any) -> Load:
     """``work(worker_index, load, lock)`` in a loop on each thread until the time is up."""
@@ -633,7 +647,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, default=24)
     parser.add_argument("--concurrency", type=int, default=6)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=30.0, help="per side, all rounds")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="turns each side takes, alternating (the seconds split among them)")
     parser.add_argument("--workers", type=int, default=3, choices=range(2, 5))
     parser.add_argument("--drafts", type=int, default=300,
                         help="prepared drafts per citizen (enough for the phase)")
@@ -691,32 +707,61 @@ def main() -> int:
                                     [ids[citizen.email] for citizen in citizens], args.drafts)
             drafts = [prepared[ids[citizen.email]] for citizen in citizens]
             tokens = [citizen.token() for citizen in citizens]
-            cpu_before = app.workers_cpu()
-            app_result = app_load(citizens, drafts, tokens, form, args.concurrency,
-                                  args.seconds, pdfs)
-            app_result.worker_cpu = app.workers_cpu() - cpu_before
-            app.stop()
             with psycopg.connect(url) as connection:
-                submissions, eingaenge = connection.execute(
+                before_rows = connection.execute(
                     "SELECT (SELECT count(*) FROM submissions), "
                     "(SELECT count(*) FROM eingaenge)").fetchone() or (0, 0)
 
-            # 2. the minimal endpoint
+            # 2. the minimal endpoint, up beside the app
             minimal = start_gunicorn("minimal", "bench.submit:create_minimal_app()", env,
                                      args.workers, tmp / "logs", "/upload")
             servers.append(minimal)
             minimal_load(minimal, 1, 2, pdfs)  # warm-up
-            cpu_before = minimal.workers_cpu()
-            minimal_result = minimal_load(minimal, args.concurrency, args.seconds, pdfs)
-            minimal_result.worker_cpu = minimal.workers_cpu() - cpu_before
+
+            # Both sides take turns in short rounds, so a slower minute of this shared machine
+            # falls on both and not on one side only.
+            slice_seconds = args.seconds / args.rounds
+            app_result, minimal_result = Load(), Load()
+            round_ratios = []
+
+            def app_round() -> Load:
+                cpu_before = app.workers_cpu()
+                load = app_load(citizens, drafts, tokens, form, args.concurrency,
+                                slice_seconds, pdfs)
+                load.worker_cpu = app.workers_cpu() - cpu_before
+                return load
+
+            def minimal_round() -> Load:
+                cpu_before = minimal.workers_cpu()
+                load = minimal_load(minimal, args.concurrency, slice_seconds, pdfs)
+                load.worker_cpu = minimal.workers_cpu() - cpu_before
+                return load
+
+            for number in range(args.rounds):
+                if number % 2 == 0:
+                    app_turn, minimal_turn = app_round(), minimal_round()
+                else:
+                    minimal_turn, app_turn = minimal_round(), app_round()
+                app_result.add(app_turn)
+                minimal_result.add(minimal_turn)
+                round_ratios.append(app_turn.rate / minimal_turn.rate
+                                    if minimal_turn.rate else 0.0)
+            app.stop()
             minimal.stop()
+            with psycopg.connect(url) as connection:
+                submissions, eingaenge = connection.execute(
+                    "SELECT (SELECT count(*) FROM submissions), "
+                    "(SELECT count(*) FROM eingaenge)").fetchone() or (0, 0)
+            submissions -= before_rows[0]
+            eingaenge -= before_rows[1]
 
             # 3. memory of one worker during a 5 MB and a 50 MB upload
             memory = memory_run(env, tmp / "logs", tmp / "pdf", emails[-1])
 
         ratio = app_result.rate / minimal_result.rate if minimal_result.rate else 0.0
         print(f"\nbench/submit.py: {args.workers} gunicorn workers, {args.concurrency} "
-              f"concurrent citizens ({args.citizens} signed in), {args.seconds:.0f} s per phase, "
+              f"concurrent citizens ({args.citizens} signed in), {args.seconds:.0f} s per side "
+              f"in {args.rounds} alternating rounds, "
               f"two 1 MB PDFs per submission, PostgreSQL, file storage\n")
         print(f"{'':10} {'done':>6} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} {'errors':>6}")
         for name, load in (("app", app_result), ("minimal", minimal_result)):
@@ -731,13 +776,14 @@ def main() -> int:
               f"{pct(app_result.flows, 95) * 1000:.1f} ms")
         print(f"whole application, one citizen alone (~25 requests, every page fetched and "
               f"posted): {statistics.median(whole_flows) * 1000:.0f} ms (median of 3)")
-        print(f"rows after the app phase: {submissions} submissions, {eingaenge} queue items "
-              f"(expected {app_result.done + 4} each, with the warm-up and the 3 whole flows)")
+        print(f"rows written in the app's rounds: {submissions} submissions, {eingaenge} queue "
+              f"items (expected {app_result.done} each)")
         app_cpu, minimal_cpu = app_result.cpu_ms_each, minimal_result.cpu_ms_each
         print(f"CPU of the server's workers: {app_cpu:.1f} ms per submission, minimal "
               f"{minimal_cpu:.1f} ms per POST (the app's own work: {app_cpu - minimal_cpu:.1f} ms "
               f"more; the same CPU for both: {minimal_cpu / app_cpu if app_cpu else 0:.2f})")
         verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
+        print("ratio in each round: " + " ".join(f"{value:.2f}" for value in round_ratios))
         print(f"ratio app/minimal throughput: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict})")
         print("\npeak RSS of the one app worker during one upload on the documents page:")
         base = None
