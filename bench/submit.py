@@ -652,8 +652,10 @@ def main() -> int:
                         help="turns each side takes, alternating (the seconds split among them)")
     parser.add_argument("--workers", type=int, default=3, choices=range(2, 5))
     parser.add_argument("--drafts", type=int, default=300,
-                        help="prepared drafts per citizen (enough for the phase)")
+                        help="prepared drafts per citizen (enough for all rounds)")
     args = parser.parse_args()
+    if args.rounds < 1 or args.seconds <= 0:
+        parser.error("--rounds must be at least 1 and --seconds more than 0")
     args.citizens = max(args.citizens, args.concurrency)
 
     import psycopg
