@@ -1,11 +1,14 @@
-"""Upload checks, without Flask: types from content, PDFs parse, images decode, names safe."""
+"""Upload checks: types from content, PDFs parse, images decode, names safe (no request)."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask_babel import force_locale
 
 from storage.checks import (
     JPEG,
@@ -19,6 +22,14 @@ from storage.checks import (
 from tests.storage.conftest import bomb_png, image_bytes, pdf_bytes
 
 MB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def _english(app: Flask) -> Iterator[None]:
+    """The refusals are translated texts, read here in English (their source language): reading
+    one needs the app's translations, which this module must not borrow from another test."""
+    with app.app_context(), force_locale("en"):
+        yield
 
 
 def refusal(content: bytes, filename: str = "datei.pdf", max_bytes: int = 20 * MB) -> str:
