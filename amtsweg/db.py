@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints keep Alembic diffs stable across SQLite and PostgreSQL (indico does the same).
@@ -64,3 +64,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# --- savepoints -------------------------------------------------------------------------------
+# What a transaction leaves for after its end (audit entries, mail to send, blobs to keep or to
+# delete) is listed with the transaction it was made in, so a savepoint rolled back can take
+# exactly its own part, and one released hands its part to the transaction around it.
+
+
+def innermost_transaction(session: Session) -> SessionTransaction | None:
+    """The savepoint open now, else the transaction itself (``None`` before it begins)."""
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def made_within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    """Whether ``transaction`` is ``ancestor`` or a savepoint opened inside it."""
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False

@@ -22,6 +22,7 @@ from werkzeug.wsgi import FileWrapper
 from amtsweg.audit.models import ActorKind
 from amtsweg.audit.services import Actor, record
 from amtsweg.config import Settings
+from amtsweg.db import innermost_transaction, made_within
 from amtsweg.extensions import db
 from amtsweg.translate import lazy_gettext as _l
 from storage.blobstore import CHUNK_SIZE, BlobStore, StoredBlob, get_blobstore
@@ -177,17 +178,32 @@ def content_disposition(disposition: str, filename: str) -> str:
 # --- keeping blobs and rows together ----------------------------------------------------------
 
 
+# Each blob is listed with the transaction it was written or deleted in (amtsweg.db).
+_Entry = tuple[BlobStore, str, SessionTransaction | None]
+
+
 def _remember(bucket: str, store: BlobStore, key: str) -> None:
-    db.session.info.setdefault(bucket, []).append((store, key))
+    session = db.session()
+    session.info.setdefault(bucket, []).append((store, key, innermost_transaction(session)))
 
 
-def _take(session: Session, bucket: str) -> list[tuple[BlobStore, str]]:
-    entries: list[tuple[BlobStore, str]] = session.info.pop(bucket, [])
+def _take(session: Session, bucket: str) -> list[_Entry]:
+    entries: list[_Entry] = session.info.pop(bucket, [])
     return entries
 
 
-def _delete_blobs(entries: list[tuple[BlobStore, str]]) -> None:
-    for store, key in entries:
+def _take_within(session: Session, bucket: str, savepoint: SessionTransaction) -> list[_Entry]:
+    """Remove and return the entries made in ``savepoint`` or in one opened inside it."""
+    within: list[_Entry] = []
+    outside: list[_Entry] = []
+    for entry in session.info.get(bucket, []):
+        (within if made_within(entry[2], savepoint) else outside).append(entry)
+    session.info[bucket] = outside
+    return within
+
+
+def _delete_blobs(entries: list[_Entry]) -> None:
+    for store, key, _transaction in entries:
         try:
             store.delete(key)
         except Exception as error:  # the transaction outcome stands; the key is logged for sweep
@@ -202,6 +218,16 @@ def _after_commit(session: Session) -> None:
     _delete_blobs(_take(session, _TO_DELETE))
 
 
+def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> None:
+    if not rolled_back.nested:
+        return  # the outermost transaction: _after_transaction_end decides
+    # Rows written in the savepoint are gone, so no row will ever name their blobs (and a
+    # retention run, which deletes documents by their rows, would never find them).
+    _delete_blobs(_take_within(session, _WRITTEN, rolled_back))
+    # Rows deleted in it are back: their blobs must stay.
+    _take_within(session, _TO_DELETE, rolled_back)
+
+
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     # Only the outermost transaction decides; anything still listed here was not committed
     # (rollback, or the session closed at the end of the request without a commit).
@@ -214,6 +240,7 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
 def install_session_hooks() -> None:
     """Attach the blob clean-up to ``db.session`` (once per process)."""
     hooks: list[tuple[str, Any]] = [("after_commit", _after_commit),
+                                    ("after_soft_rollback", _after_soft_rollback),
                                     ("after_transaction_end", _after_transaction_end)]
     for name, hook in hooks:
         if not event.contains(db.session, name, hook):

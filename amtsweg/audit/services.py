@@ -14,7 +14,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from amtsweg.audit.models import ActorKind, AuditEntry
-from amtsweg.db import Base, utcnow
+from amtsweg.db import Base, innermost_transaction, made_within, utcnow
 from amtsweg.extensions import db
 
 
@@ -84,7 +84,7 @@ def record(
     session = db.session()
     pending: list[_Pending] = session.info.setdefault(_PENDING, [])
     pending.append(_Pending(entry, subject, after if callable(after) else None,
-                            _innermost(session)))
+                            innermost_transaction(session)))
     return entry
 
 
@@ -103,23 +103,11 @@ class _Pending:
     recorded_in: SessionTransaction | None
 
 
-def _innermost(session: Session) -> SessionTransaction | None:
-    return session.get_nested_transaction() or session.get_transaction()
-
-
-def _inside(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is ancestor:
-            return True
-        transaction = transaction.parent
-    return False
-
-
 def _writable(item: _Pending, current: SessionTransaction | None) -> bool:
     # Written into the savepoint it was recorded in (or an outer one it was released into),
     # never into a savepoint opened after it: rolling that one back would take an entry whose
     # change stands. Recorded before any transaction began: it belongs to the outermost one.
-    if current is not None and current.nested and not _inside(item.recorded_in, current):
+    if current is not None and current.nested and not made_within(item.recorded_in, current):
         return False
     return item.subject is None or inspect(item.subject).identity is not None
 
@@ -138,7 +126,7 @@ def _row(item: _Pending) -> dict[str, Any]:
 def write_pending(session: Session) -> None:
     """Write every recorded entry that can be written now, in one INSERT."""
     pending: list[_Pending] = session.info.get(_PENDING) or []
-    current = _innermost(session)
+    current = innermost_transaction(session)
     ready: list[_Pending] = []
     waiting: list[_Pending] = []
     for item in pending:
@@ -174,7 +162,7 @@ def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> N
         return
     pending: list[_Pending] = session.info.get(_PENDING) or []
     session.info[_PENDING] = [item for item in pending
-                              if not _inside(item.recorded_in, rolled_back)]
+                              if not made_within(item.recorded_in, rolled_back)]
 
 
 def _before_reading_the_log(state: ORMExecuteState) -> None:
