@@ -31,11 +31,11 @@ from urllib.parse import unquote, urlsplit
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from amtsweg.audit.services import Actor, record
 from amtsweg.config import Settings, parse_smtp_url
-from amtsweg.db import utcnow
+from amtsweg.db import innermost_transaction, made_within, utcnow
 from amtsweg.extensions import db
 from amtsweg.mail_models import MailStatus, OutboundMail
 
@@ -168,8 +168,10 @@ def queue_mail(to: str, subject: str, body: str) -> OutboundMail:
     mail = OutboundMail(recipient=checked_recipient(to), subject=_one_line(subject, 200),
                         body=body, status=MailStatus.PENDING, attempts=1,
                         next_attempt_at=now + CLAIM_LEASE, created_at=now)
-    db.session.add(mail)
-    db.session.info.setdefault(_QUEUED, []).append(mail)
+    session = db.session()
+    session.add(mail)
+    # With the savepoint it was queued in: a savepoint rolled back takes only its own mail.
+    session.info.setdefault(_QUEUED, []).append((mail, innermost_transaction(session)))
     return mail
 
 
@@ -184,23 +186,33 @@ class _Claimed:
     attempts: int
 
 
+_Queued = tuple[OutboundMail, SessionTransaction | None]
+_Held = tuple[_Claimed, SessionTransaction | None]
+
+
 def _collect_flushed(session: Session, _context: Any) -> None:
-    queued: list[OutboundMail] = session.info.get(_QUEUED, [])
-    session.info.setdefault(_QUEUED_CLAIMED, []).extend(
-        _Claimed(mail.id, mail.recipient, mail.subject, mail.body, mail.attempts)
-        for mail in queued if mail.id is not None)
-    session.info[_QUEUED] = [mail for mail in queued if mail.id is None]
+    queued: list[_Queued] = session.info.get(_QUEUED, [])
+    held: list[_Held] = session.info.setdefault(_QUEUED_CLAIMED, [])
+    held.extend((_Claimed(mail.id, mail.recipient, mail.subject, mail.body, mail.attempts), made_in)
+                for mail, made_in in queued if mail.id is not None)
+    session.info[_QUEUED] = [(mail, made_in) for mail, made_in in queued if mail.id is None]
 
 
-def _forget_queued(session: Session, *_args: Any) -> None:
-    session.info.pop(_QUEUED, None)
-    session.info.pop(_QUEUED_CLAIMED, None)
+def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    if not rolled_back.nested:
+        session.info.pop(_QUEUED, None)
+        session.info.pop(_QUEUED_CLAIMED, None)
+        return
+    # A savepoint's rows are gone with it; mail queued before it still goes out after the commit.
+    for bucket in (_QUEUED, _QUEUED_CLAIMED):
+        session.info[bucket] = [entry for entry in session.info.get(bucket, [])
+                                if not made_within(entry[1], rolled_back)]
 
 
 def _deliver_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the outer transaction may still roll back
-    claimed: list[_Claimed] = session.info.pop(_QUEUED_CLAIMED, [])
+    claimed = [mail for mail, _made_in in session.info.pop(_QUEUED_CLAIMED, [])]
     if not claimed or not has_app_context():
         return
     try:
@@ -220,7 +232,7 @@ def _install_session_hooks() -> None:
         return
     event.listen(FlaskSession, "after_flush_postexec", _collect_flushed)
     event.listen(FlaskSession, "after_commit", _deliver_after_commit)
-    event.listen(FlaskSession, "after_rollback", _forget_queued)
+    event.listen(FlaskSession, "after_soft_rollback", _forget_rolled_back)
 
 
 # --- delivery ----------------------------------------------------------------------------------

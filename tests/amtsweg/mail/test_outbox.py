@@ -69,6 +69,20 @@ def test_a_mail_of_a_released_savepoint_waits_for_the_outer_commit(app: Flask) -
     assert [message["To"] for message in read_outbox_files(app)] == ["spaeter@example.org"]
 
 
+def test_a_savepoint_rolled_back_takes_its_own_mail_and_leaves_the_others(app: Flask) -> None:
+    with app.app_context():
+        mail.queue_mail("bleibt@example.org", "Betreff", "Text")
+        db.session.flush()  # a write first: SQLite's driver begins a transaction only at one
+        savepoint = db.session.begin_nested()
+        mail.queue_mail("verworfen@example.org", "Betreff", "Text")
+        db.session.flush()
+        savepoint.rollback()  # one item of a bulk action failed
+        db.session.commit()
+    # The other mail still goes out right after the commit, not only at the next outbox run.
+    assert [message["To"] for message in read_outbox_files(app)] == ["bleibt@example.org"]
+    assert [row.recipient for row in outbox(app)] == ["bleibt@example.org"]
+
+
 def test_rolled_back_transaction_sends_nothing(app: Flask) -> None:
     with app.app_context():
         mail.queue_mail("niemals@example.org", "Betreff", "Text")
