@@ -101,12 +101,14 @@ def _register_subcommands() -> None:
     from clearing.cli import clearing_group
     from ihv.cli import ihv_group
     from portal.cli import portal_group
+    from storage.cli import storage_group
 
     main.add_command(clearing_group)
     main.add_command(mail_group)
     main.add_command(portal_group)
     main.add_command(retention_group)
     main.add_command(staff_group)
+    main.add_command(storage_group)
     main.add_command(fachbereich_group)
     main.add_command(ihv_group)
     main.add_command(uvg_group)

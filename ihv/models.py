@@ -194,7 +194,7 @@ class Transfer(Base):
         str_enum(TransferStatus, "transfer_status", 20), default=TransferStatus.PREPARED)
     file_name: Mapped[str] = mapped_column(String(120), unique=True)
     # The exact bytes that leave are kept (blob store), so a resend repeats them bit for bit.
-    blob_key: Mapped[str] = mapped_column(String(200))
+    blob_key: Mapped[str] = mapped_column(String(200), info={"blob_key": True})
     sha256: Mapped[str] = mapped_column(String(64))
     order_count: Mapped[int] = mapped_column(Integer)
     control_sum_cents: Mapped[int] = mapped_column(BigInteger)

@@ -14,7 +14,9 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO, BinaryIO, Protocol, cast
 from urllib.parse import unquote, urlsplit
@@ -86,6 +88,8 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def check(self) -> None: ...
+
+    def keys_written_before(self, moment: datetime) -> Iterator[str]: ...
 
 
 def new_key() -> str:
@@ -202,6 +206,26 @@ class FileBlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK | os.X_OK):
             raise BlobStoreError(f"{self.root} is not writable")
+
+    def keys_written_before(self, moment: datetime) -> Iterator[str]:
+        """Every blob last written before ``moment`` (temp files and anything else not named
+        like a key are left alone)."""
+        cutoff = moment.timestamp()
+        for first in _directories(self.root):
+            for second in _directories(Path(first.path)):
+                with os.scandir(second.path) as entries:
+                    for entry in entries:
+                        key = f"{first.name}/{second.name}/{entry.name}"
+                        if (KEY_PATTERN.fullmatch(key) and entry.is_file(follow_symlinks=False)
+                                and entry.stat(follow_symlinks=False).st_mtime < cutoff):
+                            yield key
+
+
+def _directories(parent: Path) -> list[os.DirEntry[str]]:
+    if not parent.is_dir():
+        return []
+    with os.scandir(parent) as entries:
+        return [entry for entry in entries if entry.is_dir(follow_symlinks=False)]
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -327,6 +351,17 @@ class S3BlobStore:
     def check(self) -> None:
         self._bucket_ready = False
         self._ensure_bucket()
+
+    def keys_written_before(self, moment: datetime) -> Iterator[str]:
+        try:
+            self._ensure_bucket()
+            for item in self.client.list_objects(self.bucket, recursive=True):
+                key = item.object_name or ""
+                if (KEY_PATTERN.fullmatch(key) and item.last_modified is not None
+                        and item.last_modified < moment):
+                    yield key
+        except _UNREACHABLE as error:
+            raise StorageUnavailable(type(error).__name__) from error
 
 
 def from_url(url: str) -> BlobStore:

@@ -29,7 +29,8 @@ class Document(Base):
     media_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64))
-    storage_key: Mapped[str] = mapped_column(String(80), unique=True)
+    # ``blob_key``: this column names blobs, so ``amtsweg storage sweep`` keeps what it names.
+    storage_key: Mapped[str] = mapped_column(String(80), unique=True, info={"blob_key": True})
     owner_kind: Mapped[str] = mapped_column(String(10))
     # No foreign key: a document can belong to a citizen or to a staff member (or the system).
     owner_id: Mapped[int | None]
