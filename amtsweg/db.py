@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import Dialect
@@ -84,3 +85,18 @@ def made_within(transaction: SessionTransaction | None, ancestor: SessionTransac
             return True
         transaction = transaction.parent
     return False
+
+
+Entry = TypeVar("Entry")
+
+
+def take_made_within(session: Session, key: str, savepoint: SessionTransaction,
+                     made_in: Callable[[Entry], SessionTransaction | None]) -> list[Entry]:
+    """Remove from the list ``session.info[key]`` the entries made in ``savepoint`` (or in one
+    opened inside it) and return them: what a savepoint rolled back takes with it."""
+    within: list[Entry] = []
+    outside: list[Entry] = []
+    for entry in session.info.get(key) or []:
+        (within if made_within(made_in(entry), savepoint) else outside).append(entry)
+    session.info[key] = outside
+    return within

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from amtsweg.audit.services import Actor, record
 from amtsweg.config import Settings, parse_smtp_url
-from amtsweg.db import innermost_transaction, made_within, utcnow
+from amtsweg.db import innermost_transaction, take_made_within, utcnow
 from amtsweg.extensions import db
 from amtsweg.mail_models import MailStatus, OutboundMail
 
@@ -204,9 +204,12 @@ def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> No
         session.info.pop(_QUEUED_CLAIMED, None)
         return
     # A savepoint's rows are gone with it; mail queued before it still goes out after the commit.
-    for bucket in (_QUEUED, _QUEUED_CLAIMED):
-        session.info[bucket] = [entry for entry in session.info.get(bucket, [])
-                                if not made_within(entry[1], rolled_back)]
+    take_made_within(session, _QUEUED, rolled_back, _made_in)
+    take_made_within(session, _QUEUED_CLAIMED, rolled_back, _made_in)
+
+
+def _made_in(entry: _Queued | _Held) -> SessionTransaction | None:
+    return entry[1]
 
 
 def _deliver_after_commit(session: Session) -> None:

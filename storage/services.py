@@ -22,7 +22,7 @@ from werkzeug.wsgi import FileWrapper
 from amtsweg.audit.models import ActorKind
 from amtsweg.audit.services import Actor, record
 from amtsweg.config import Settings
-from amtsweg.db import innermost_transaction, made_within
+from amtsweg.db import innermost_transaction, take_made_within
 from amtsweg.extensions import db
 from amtsweg.translate import lazy_gettext as _l
 from storage.blobstore import CHUNK_SIZE, BlobStore, StoredBlob, get_blobstore
@@ -192,16 +192,6 @@ def _take(session: Session, bucket: str) -> list[_Entry]:
     return entries
 
 
-def _take_within(session: Session, bucket: str, savepoint: SessionTransaction) -> list[_Entry]:
-    """Remove and return the entries made in ``savepoint`` or in one opened inside it."""
-    within: list[_Entry] = []
-    outside: list[_Entry] = []
-    for entry in session.info.get(bucket, []):
-        (within if made_within(entry[2], savepoint) else outside).append(entry)
-    session.info[bucket] = outside
-    return within
-
-
 def _delete_blobs(entries: list[_Entry]) -> None:
     for store, key, _transaction in entries:
         try:
@@ -223,9 +213,13 @@ def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> N
         return  # the outermost transaction: _after_transaction_end decides
     # Rows written in the savepoint are gone, so no row will ever name their blobs (and a
     # retention run, which deletes documents by their rows, would never find them).
-    _delete_blobs(_take_within(session, _WRITTEN, rolled_back))
+    _delete_blobs(take_made_within(session, _WRITTEN, rolled_back, _made_in))
     # Rows deleted in it are back: their blobs must stay.
-    _take_within(session, _TO_DELETE, rolled_back)
+    take_made_within(session, _TO_DELETE, rolled_back, _made_in)
+
+
+def _made_in(entry: _Entry) -> SessionTransaction | None:
+    return entry[2]
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from amtsweg.audit.models import ActorKind, AuditEntry
-from amtsweg.db import Base, innermost_transaction, made_within, utcnow
+from amtsweg.db import Base, innermost_transaction, made_within, take_made_within, utcnow
 from amtsweg.extensions import db
 
 
@@ -160,9 +160,11 @@ def _after_soft_rollback(session: Session, rolled_back: SessionTransaction) -> N
     if rolled_back.parent is None:
         session.info.pop(_PENDING, None)
         return
-    pending: list[_Pending] = session.info.get(_PENDING) or []
-    session.info[_PENDING] = [item for item in pending
-                              if not made_within(item.recorded_in, rolled_back)]
+    take_made_within(session, _PENDING, rolled_back, _recorded_in)
+
+
+def _recorded_in(item: _Pending) -> SessionTransaction | None:
+    return item.recorded_in
 
 
 def _before_reading_the_log(state: ORMExecuteState) -> None:
