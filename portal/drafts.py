@@ -92,10 +92,16 @@ def create_draft(citizen: Citizen, service_code: str, answers: dict[str, Any], s
 
 
 def save_answers(draft: Draft, answers: dict[str, Any], step: str, actor: Actor) -> None:
-    """Store the answers after a page; every change moves the expiry date out again."""
+    """Store the answers after a page; every change moves the expiry date out again.
+
+    ``answers`` is the caller's own changed copy of the draft's answers (its views and services
+    take one with ``copy.deepcopy``), stored as it is: a new dict, so the JSON column sees the
+    change (in-place edits are not tracked), and no second copy of a long application per page.
+    """
+    if answers is draft.answers:
+        raise ValueError("save_answers needs a changed copy of the answers, not the draft's own")
     now = utcnow()
-    # A new dict, so the JSON column sees the change (in-place edits are not tracked).
-    draft.answers = copy.deepcopy(answers)
+    draft.answers = answers
     draft.last_step = step
     draft.updated_at = now
     draft.expires_at = _expiry(now)

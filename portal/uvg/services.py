@@ -41,7 +41,8 @@ def submit_application(draft: Draft, citizen: Citizen, today: date) -> Submissio
     to the submission and stay. Returns the submission another request made of this draft a
     moment ago, or ``None`` if the draft was deleted meanwhile.
     """
-    answers = copy.deepcopy(draft.answers)
+    # A new top level only: the draft is deleted below, so nothing else changes what it holds.
+    answers = dict(draft.answers)
     # The wizard's own bookkeeping is no answer of the citizen's.
     answers.pop("done", None)
     answers.pop("next_child", None)

@@ -9,12 +9,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from amtsweg.audit.services import SYSTEM
 from amtsweg.citizens import services as citizen_services
 from amtsweg.citizens.models import Citizen
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from portal.cli import portal_group
-from portal.drafts import expire_drafts
+from portal.drafts import expire_drafts, save_answers
 from portal.models import Draft
 from storage.blobstore import get_blobstore
 from storage.models import Document
@@ -221,3 +222,25 @@ def test_deleting_the_account_deletes_drafts_and_files(app: Flask, wizard: Wizar
         assert db.session.scalar(select(func.count(Draft.id))) == 0
         assert db.session.scalar(select(func.count(Document.id))) == 0
         assert not get_blobstore().exists(key)
+
+
+def test_saving_the_drafts_own_answers_is_refused_and_a_changed_copy_is_stored(
+        app: Flask, wizard: Wizard) -> None:
+    wizard.post(f"{BASE}/neu", child_answers(), action="save_later")
+    with app.app_context():
+        draft = db.session.scalar(select(Draft))
+        assert draft is not None
+        draft.answers["children"][0]["person"]["first_name"] = "Mia"  # changed in place
+        # The column would not see an in-place change: refused, not silently lost.
+        with pytest.raises(ValueError, match="copy"):
+            save_answers(draft, draft.answers, "children", SYSTEM)
+        db.session.rollback()
+        changed = {**draft.answers, "children": [{**draft.answers["children"][0],
+                                                  "person": {"first_name": "Mia"}}]}
+        save_answers(draft, changed, "children", SYSTEM)
+        public_id = draft.public_id
+    with app.app_context():
+        stored = db.session.scalar(select(Draft).where(Draft.public_id == public_id))
+        assert stored is not None
+        assert stored.answers["children"][0]["person"] == {"first_name": "Mia"}
+        assert stored.last_step == "children"
