@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import current_app, render_template
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from amtsweg.audit.services import SYSTEM, record
@@ -92,8 +92,9 @@ def submit(
 
     The same ``idempotency_key`` (a draft's id, or the one-time key a form carried) always
     yields the same single submission: a double click or a replayed POST creates nothing new.
-    The unique key decides, not a lookup first: a replay is rare, and its insert fails before
-    the receipt is drawn.
+    The unique key decides, not a lookup first: a replay is rare; its insert fails (at the
+    flush on SQLite, at the commit on PostgreSQL) and takes the transaction, receipt file and
+    all, with it.
 
     The queue item's payload keeps the raw ``answers``, the ``summary`` exactly as the citizen
     checked it (what clerks read in triage), and the ``parties`` named in it (so clearing can
@@ -103,17 +104,22 @@ def submit(
     related = parent.eingang if parent is not None else None
     if postbox_message is not None and postbox_message.eingang_id is not None:
         related = db.session.get(Eingang, postbox_message.eingang_id)
+    submitted_at = utcnow()
+    submission_id = _reserved_submission_id()
+    reference = (make_reference(submitted_at.year, submission_id)
+                 if submission_id is not None else None)
     eingang = create_eingang(
         kind=kind, subject=title, actor=actor, service_code=service_code,
         payload=queue_payload(answers or {}, summary, parties),
-        message=message, related=related,
+        message=message, related=related, reference=reference,
         sender=Sender(name=sender_name, email=citizen.email, citizen_id=citizen.id),
         documents=[(item.document, item.label) for item in documents],
     )
     submission = Submission(
-        public_id=new_public_id(), reference=f"pending-{new_public_id()}",
+        id=submission_id, public_id=new_public_id(),
+        reference=reference or f"pending-{new_public_id()}",
         citizen_id=citizen.id, service_code=service_code, kind=kind, title=title[:200],
-        answers=answers or {}, submitted_at=utcnow(), eingang=eingang,
+        answers=answers or {}, submitted_at=submitted_at, eingang=eingang,
         parent_id=parent.id if parent else None,
         postbox_message_id=postbox_message.id if postbox_message else None,
         idempotency_key=idempotency_key,
@@ -123,8 +129,21 @@ def submit(
                             for item in documents]
     db.session.add(submission)
     try:
-        # The one flush before the commit: the reference is made from the submission's id.
-        db.session.flush()
+        if reference is None:
+            # The reference is made from the id the insert gives: a flush before the receipt.
+            db.session.flush()
+            submission.reference = make_reference(submitted_at.year, submission.id)
+            eingang.reference = submission.reference
+        if postbox_message is not None:
+            postbox_message.replied_at = utcnow()
+        _file_receipt(submission, summary, documents)
+        record(actor, "submission.submitted", "submission", submission,
+               after=lambda: {"reference": submission.reference, "kind": kind,
+                              "service_code": service_code, "eingang_id": eingang.id,
+                              "documents": [d.document.id for d in documents]})
+        _queue_confirmation(citizen, submission)
+        # The confirmation page's address comes from the submission just written: no reload.
+        commit_keeping_loaded()
     except IntegrityError:
         # A replay, or two requests raced with the same key: the first submission stands.
         db.session.rollback()
@@ -132,18 +151,25 @@ def submit(
         if winner is None:
             raise
         return winner
-    submission.reference = make_reference(submission.submitted_at.year, submission.id)
-    eingang.reference = submission.reference
-    if postbox_message is not None:
-        postbox_message.replied_at = utcnow()
-    _file_receipt(submission, summary, documents)
-    record(actor, "submission.submitted", "submission", submission.id,
-           after={"reference": submission.reference, "kind": kind, "service_code": service_code,
-                  "eingang_id": eingang.id, "documents": [d.document.id for d in documents]})
-    _queue_confirmation(citizen, submission)
-    # The confirmation page's address comes from the submission just written: no reload.
-    commit_keeping_loaded()
     return submission
+
+
+def _reserved_submission_id() -> int | None:
+    """The new submission's id before its insert, where the database hands ids out ahead.
+
+    On PostgreSQL the id comes from the table's sequence, so the reference made from it is
+    known at once: the queue item and the submission are inserted with it and every row of a
+    submission is written once, in the one flush of the commit. Both tables index the
+    reference, so setting it by an UPDATE after the insert rewrote each row and every one of
+    its indexes. SQLite has no sequence: there the insert gives the id (``None`` here).
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return None
+    next_id: int = db.session.execute(_NEXT_SUBMISSION_ID).scalar_one()
+    return next_id
+
+
+_NEXT_SUBMISSION_ID = select(func.nextval(func.pg_get_serial_sequence("submissions", "id")))
 
 
 def _file_receipt(submission: Submission, summary: Sequence[SummarySection],

@@ -7,7 +7,7 @@ import io
 import pytest
 from flask import Flask
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 import amtsweg.postbox.models  # noqa: F401  (tables for create_all)
 import portal.models  # noqa: F401
@@ -56,6 +56,43 @@ def test_submit_queues_one_item_with_receipt_and_mail(app: Flask, create_citizen
     mails = db.session.scalars(select(OutboundMail)).all()
     assert len(mails) == 1
     assert first.reference in mails[0].subject
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_the_reference_is_made_from_the_submissions_id_on_both_databases(create_citizen) -> None:
+    citizen = db.session.merge(create_citizen())
+    submissions = [submit(citizen=citizen, kind=EingangKind.NACHRICHT, title="Frage",
+                          idempotency_key=f"key-{number}", sender_name="Maria Muster")
+                   for number in range(3)]
+    for submission in submissions:
+        assert submission.reference == make_reference(submission.submitted_at.year,
+                                                      submission.id)
+        assert submission.eingang is not None
+        assert submission.eingang.reference == submission.reference
+    assert len({submission.id for submission in submissions}) == 3
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_on_postgresql_each_row_of_a_submission_is_written_once(create_citizen) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL hands out the id before the insert")
+    citizen = db.session.merge(create_citizen())
+    statements: list[str] = []
+
+    def remember(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", remember)
+    try:
+        submit(citizen=citizen, kind=EingangKind.NACHRICHT, title="Frage",
+               idempotency_key="once", sender_name="Maria Muster")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", remember)
+    written = [statement.split("(")[0].split(" SET")[0].strip() for statement in statements
+               if statement.startswith(("INSERT INTO eingaenge", "INSERT INTO submissions ",
+                                        "UPDATE eingaenge", "UPDATE submissions"))]
+    # Inserted with the reference: no second write of either row (both index the reference).
+    assert written == ["INSERT INTO eingaenge", "INSERT INTO submissions"]
 
 
 def _receipt(submission: Submission):
