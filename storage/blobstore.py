@@ -43,6 +43,8 @@ S3_PARALLEL_PARTS = 1
 # Two shard levels of two hex digits, then 32 hex digits (128 random bits): unguessable, and a
 # directory never holds more than a few thousand files even at national scale.
 KEY_PATTERN = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
+# The temporary file of a write in progress (``tempfile.mkstemp`` in FileBlobStore.put).
+UNFINISHED_WRITE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/\.[a-z0-9_]{8}\.part")
 
 EXTENSION_KEY = "amtsweg_blobstore"
 
@@ -90,6 +92,10 @@ class BlobStore(Protocol):
     def check(self) -> None: ...
 
     def keys_written_before(self, moment: datetime) -> Iterator[str]: ...
+
+    def unfinished_writes_before(self, moment: datetime) -> Iterator[str]: ...
+
+    def discard_unfinished_write(self, name: str) -> None: ...
 
 
 def new_key() -> str:
@@ -210,15 +216,30 @@ class FileBlobStore:
     def keys_written_before(self, moment: datetime) -> Iterator[str]:
         """Every blob last written before ``moment`` (temp files and anything else not named
         like a key are left alone)."""
+        return self._files_before(KEY_PATTERN, moment)
+
+    def unfinished_writes_before(self, moment: datetime) -> Iterator[str]:
+        """The temporary files of writes that never finished (the process died mid-write), last
+        written to before ``moment``: parts of an upload, social data no row will ever name."""
+        return self._files_before(UNFINISHED_WRITE, moment)
+
+    def discard_unfinished_write(self, name: str) -> None:
+        if not UNFINISHED_WRITE.fullmatch(name):
+            raise InvalidKey("not a temporary file of this store")
+        (self.root / name).unlink(missing_ok=True)
+
+    def _files_before(self, pattern: re.Pattern[str], moment: datetime) -> Iterator[str]:
+        """Regular files two directories down, named as ``pattern`` says (relative to the root),
+        last modified before ``moment``; symlinks are never followed nor listed."""
         cutoff = moment.timestamp()
         for first in _directories(self.root):
             for second in _directories(Path(first.path)):
                 with os.scandir(second.path) as entries:
                     for entry in entries:
-                        key = f"{first.name}/{second.name}/{entry.name}"
-                        if (KEY_PATTERN.fullmatch(key) and entry.is_file(follow_symlinks=False)
+                        name = f"{first.name}/{second.name}/{entry.name}"
+                        if (pattern.fullmatch(name) and entry.is_file(follow_symlinks=False)
                                 and entry.stat(follow_symlinks=False).st_mtime < cutoff):
-                            yield key
+                            yield name
 
 
 def _directories(parent: Path) -> list[os.DirEntry[str]]:
@@ -362,6 +383,15 @@ class S3BlobStore:
                     yield key
         except _UNREACHABLE as error:
             raise StorageUnavailable(type(error).__name__) from error
+
+    def unfinished_writes_before(self, moment: datetime) -> Iterator[str]:
+        # An upload cut off mid-way is a multipart upload that was never completed: invisible
+        # to reads, and removed by the server (MinIO after 24 h) or the bucket's lifecycle rule
+        # (AbortIncompleteMultipartUpload on S3; see the README), not by the app.
+        return iter(())
+
+    def discard_unfinished_write(self, name: str) -> None:
+        raise InvalidKey("the S3 store has no temporary files")
 
 
 def from_url(url: str) -> BlobStore:

@@ -25,7 +25,8 @@ def storage_group() -> None:
 @with_appcontext
 def sweep_command(hours: int, delete: bool, force: bool) -> None:
     """Find blobs that no document or transfer file names (left by a process killed between
-    writing a file and committing its row) and, with --delete, delete them."""
+    writing a file and committing its row), and temporary files of writes cut off mid-way;
+    with --delete, delete them."""
     try:
         report = sweep(get_blobstore(), grace=timedelta(hours=hours), delete=delete, force=force)
     except SweepRefused as refusal:
@@ -33,10 +34,14 @@ def sweep_command(hours: int, delete: bool, force: bool) -> None:
                                    "deleted; --force deletes them anyway.") from None
     click.echo(f"{report.considered} blob(s) older than {hours} h, "
                f"{len(report.orphans)} named by no row.")
+    if report.unfinished:
+        click.echo(f"{len(report.unfinished)} temporary file(s) of writes cut off before they "
+                   f"finished, older than {hours} h.")
     if delete:
-        click.echo(f"Deleted {report.deleted}.")
+        click.echo(f"Deleted {report.deleted}" + (
+            f" and {len(report.unfinished)} temporary file(s)." if report.unfinished else "."))
         return
-    for key in report.orphans:
-        click.echo(f"  {key}")
-    if report.orphans:
+    for name in [*report.orphans, *report.unfinished]:
+        click.echo(f"  {name}")
+    if report.orphans or report.unfinished:
         click.echo("Nothing deleted (dry run); --delete deletes them.")

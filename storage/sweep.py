@@ -9,12 +9,17 @@ Which columns name blobs is read from the models (``info={"blob_key": True}``), 
 that keeps blobs of its own (the IHV transfer files) is covered without storage knowing it.
 Only blobs older than a grace period are considered: a younger one may belong to a transaction
 still running.
+
+The same goes for the temporary file of a write that never finished (the file store writes a
+blob under a temporary name and renames it when complete): a process killed mid-upload leaves
+part of a document there. Past the grace period no write is still running, so the sweep deletes
+those too, whatever the database says.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -38,6 +43,7 @@ class SweepReport:
     considered: int  # blobs older than the grace period
     orphans: list[str]
     deleted: int
+    unfinished: list[str] = field(default_factory=list)  # temporary files of cut-off writes
 
 
 def blob_key_columns() -> list[Column[str]]:
@@ -72,20 +78,25 @@ def sweep(store: BlobStore, *, grace: timedelta = DEFAULT_GRACE, delete: bool,
     """
     if grace < timedelta(hours=1):
         raise ValueError("the grace period must be at least one hour")
+    cutoff = utcnow() - grace
     considered = 0
     orphans: list[str] = []
-    for key, orphaned in find_orphans(store, utcnow() - grace):
+    for key, orphaned in find_orphans(store, cutoff):
         considered += 1
         if orphaned:
             orphans.append(key)
-    if not delete or not orphans:
-        return SweepReport(considered, orphans, 0)
-    if len(orphans) == considered and not force:
+    unfinished = list(store.unfinished_writes_before(cutoff))
+    if not delete or not (orphans or unfinished):
+        return SweepReport(considered, orphans, 0, unfinished)
+    if orphans and len(orphans) == considered and not force:
         raise SweepRefused(f"no row names any of the {considered} blob(s)")
     for key in orphans:
         store.delete(key)
+    for name in unfinished:
+        store.discard_unfinished_write(name)
     # Keys are random and name nobody; the entry says how many went and when.
-    record(SYSTEM, "storage.swept", "storage", after={"deleted": len(orphans),
-                                                      "grace_hours": grace / timedelta(hours=1)})
+    record(SYSTEM, "storage.swept", "storage", after={
+        "deleted": len(orphans), "unfinished_deleted": len(unfinished),
+        "grace_hours": grace / timedelta(hours=1)})
     db.session.commit()
-    return SweepReport(considered, orphans, len(orphans))
+    return SweepReport(considered, orphans, len(orphans), unfinished)

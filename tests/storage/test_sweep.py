@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +21,13 @@ from amtsweg.audit.services import SYSTEM
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from ihv.models import Transfer
-from storage.blobstore import BlobStore, FileBlobStore, S3BlobStore, get_blobstore
+from storage.blobstore import (
+    BlobStore,
+    FileBlobStore,
+    InvalidKey,
+    S3BlobStore,
+    get_blobstore,
+)
 from storage.cli import storage_group
 from storage.services import store_upload
 from storage.sweep import SweepRefused, blob_key_columns, find_orphans, sweep
@@ -100,7 +107,7 @@ def test_delete_removes_the_orphan_only_and_writes_one_audit_entry(
             True, True, True]
         entry = db.session.scalars(select(AuditEntry).where(
             AuditEntry.action == "storage.swept")).one()
-        assert entry.after == {"deleted": 1, "grace_hours": 24.0}
+        assert entry.after == {"deleted": 1, "unfinished_deleted": 0, "grace_hours": 24.0}
     # Run again: nothing left to do.
     assert "0 named by no row." in sweep_cli(app, "--delete").output
 
@@ -172,6 +179,86 @@ def test_the_file_store_lists_keys_only(file_store: FileBlobStore, tmp_path: Pat
     assert list(file_store.keys_written_before(utcnow())) == [key]
     assert list(file_store.keys_written_before(utcnow() - timedelta(days=3))) == []
     assert list(FileBlobStore(tmp_path / "empty").keys_written_before(utcnow())) == []
+
+
+def unfinished_write(store: BlobStore, old: bool = True) -> str:
+    """The temporary file a write leaves when its process dies mid-upload (as put names it)."""
+    assert isinstance(store, FileBlobStore)
+    shard = store.root / "ab" / "cd"
+    shard.mkdir(parents=True, exist_ok=True)
+    handle, path = tempfile.mkstemp(dir=shard, prefix=".", suffix=".part")
+    os.write(handle, b"%PDF-1.7 the first half of a birth certificate")
+    os.close(handle)
+    if old:
+        os.utime(path, (time.time() - TWO_DAYS,) * 2)
+    return str(Path(path).relative_to(store.root))
+
+
+def test_temporary_files_of_cut_off_writes_are_listed_and_deleted(
+        app: Flask, blobs: dict[str, str]) -> None:
+    with app.app_context():
+        store = get_blobstore()
+        assert isinstance(store, FileBlobStore)
+        old, young = unfinished_write(store), unfinished_write(store, old=False)
+
+    listed = sweep_cli(app)
+    assert "1 temporary file(s) of writes cut off before they finished" in listed.output
+    assert f"  {old}" in listed.output
+    assert young not in listed.output
+    assert (store.root / old).exists()
+
+    deleted = sweep_cli(app, "--delete")
+    assert deleted.exit_code == 0, deleted.output
+    assert "Deleted 1 and 1 temporary file(s)." in deleted.output
+    assert not (store.root / old).exists()
+    assert (store.root / young).exists()  # a write that may still be running
+    with app.app_context():
+        assert all(get_blobstore().exists(blobs[kind]) for kind in ("document", "transfer"))
+        entry = db.session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "storage.swept")).one()
+        assert entry.after == {"deleted": 1, "unfinished_deleted": 1, "grace_hours": 24.0}
+
+
+def test_temporary_files_go_even_when_no_blob_is_an_orphan(app: Flask) -> None:
+    with app.app_context():
+        store = get_blobstore()
+        assert isinstance(store, FileBlobStore)
+        document = store_upload(io.BytesIO(pdf_bytes()), "a.pdf", SYSTEM)
+        db.session.commit()
+        age(store, document.storage_key)
+        left = unfinished_write(store)
+        report = sweep(store, delete=True)
+        assert (report.deleted, report.unfinished) == (0, [left])
+        assert not (store.root / left).exists()
+        assert store.exists(document.storage_key)
+
+
+def test_the_file_store_lists_and_discards_only_its_temporary_files(
+        file_store: FileBlobStore, tmp_path: Path) -> None:
+    key = file_store.put(io.BytesIO(b"eins")).key
+    age(file_store, key)
+    left = unfinished_write(file_store)
+    shard = file_store.root / "ab" / "cd"
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"not in the store")
+    (shard / ".symlink1.part").symlink_to(outside)
+
+    assert list(file_store.unfinished_writes_before(utcnow())) == [left]
+    assert list(file_store.unfinished_writes_before(utcnow() - timedelta(days=3))) == []
+    for hostile in (key, "../outside", "ab/cd/../../../outside", "/etc/passwd", ""):
+        with pytest.raises(InvalidKey):
+            file_store.discard_unfinished_write(hostile)
+    assert file_store.exists(key)
+    assert outside.exists()
+    file_store.discard_unfinished_write(left)
+    assert not (file_store.root / left).exists()
+
+
+def test_the_s3_store_leaves_cut_off_uploads_to_the_buckets_lifecycle_rule(
+        s3_store: S3BlobStore) -> None:
+    assert list(s3_store.unfinished_writes_before(utcnow() + timedelta(days=1))) == []
+    with pytest.raises(InvalidKey):
+        s3_store.discard_unfinished_write("ab/cd/.abcdefgh.part")
 
 
 def test_the_s3_store_lists_its_keys_by_age(s3_store: S3BlobStore, app: Flask) -> None:
