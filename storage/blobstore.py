@@ -226,7 +226,10 @@ class FileBlobStore:
     def discard_unfinished_write(self, name: str) -> None:
         if not UNFINISHED_WRITE.fullmatch(name):
             raise InvalidKey("not a temporary file of this store")
-        (self.root / name).unlink(missing_ok=True)
+        path = (self.root / name).resolve()
+        if not path.is_relative_to(self.root):  # a symlink planted inside the root
+            raise InvalidKey("name resolves outside the storage root")
+        path.unlink(missing_ok=True)
 
     def _files_before(self, pattern: re.Pattern[str], moment: datetime) -> Iterator[str]:
         """Regular files two directories down, named as ``pattern`` says (relative to the root),

@@ -245,9 +245,19 @@ def test_the_file_store_lists_and_discards_only_its_temporary_files(
 
     assert list(file_store.unfinished_writes_before(utcnow())) == [left]
     assert list(file_store.unfinished_writes_before(utcnow() - timedelta(days=3))) == []
-    for hostile in (key, "../outside", "ab/cd/../../../outside", "/etc/passwd", ""):
+    for hostile in (key, "../outside", "ab/cd/../../../outside", "/etc/passwd", "",
+                    "ab/cd/.symlink1.part"):
         with pytest.raises(InvalidKey):
             file_store.discard_unfinished_write(hostile)
+    # A shard directory planted as a symlink to somewhere else: nothing there is touched.
+    elsewhere = tmp_path / "elsewhere" / "gh"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / ".abcdefgh.part").write_bytes(b"someone else's file")
+    (file_store.root / "ef").symlink_to(elsewhere.parent)
+    assert list(file_store.unfinished_writes_before(utcnow())) == [left]
+    with pytest.raises(InvalidKey):
+        file_store.discard_unfinished_write("ef/gh/.abcdefgh.part")
+    assert (elsewhere / ".abcdefgh.part").exists()
     assert file_store.exists(key)
     assert outside.exists()
     file_store.discard_unfinished_write(left)
