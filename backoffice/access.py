@@ -11,19 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Mapper, joinedload
 
+from amtsweg.clock import BERLIN
 from amtsweg.extensions import db
 from amtsweg.staff.models import Staff
 from backoffice.models import AccessKind, AccessLogEntry, Fall
 from backoffice.queries import fachbereich_scope
 from storage.models import Document
 
-BERLIN = ZoneInfo("Europe/Berlin")
 PAGE_SIZE = 100
 
 

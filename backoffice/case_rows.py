@@ -15,14 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from html import escape
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 
+from amtsweg.clock import BERLIN
 from backoffice.models import DocumentOrigin, FallStatus
 from backoffice.queries import CaseRow, DocumentRow, EventRow
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def berlin_time(moment: datetime) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import click
 from flask.cli import with_appcontext
 
+from amtsweg.clock import berlin_today
 from backoffice.retention import due_cases, run_retention
 
 
@@ -23,7 +23,7 @@ def retention_group() -> None:
 @with_appcontext
 def run_command(dry_run: bool, today: datetime | None) -> None:
     """Delete every closed case past its retention period, keeping an anonymous tombstone."""
-    day = today.date() if today else datetime.now(ZoneInfo("Europe/Berlin")).date()
+    day = today.date() if today else berlin_today()
     if dry_run:
         _print_plan(day)
         return

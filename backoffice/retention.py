@@ -25,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ForeignKey,
@@ -41,14 +40,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from amtsweg.audit.services import SYSTEM, Actor, record
+from amtsweg.clock import BERLIN
 from amtsweg.db import Base, UTCDateTime, utcnow
 from amtsweg.extensions import db
 from amtsweg.staff.models import Fachbereich
 from backoffice.models import Fall, FallStatus
 from storage.models import Document
 from storage.services import delete_document
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 # Rows that reference what is deleted with a NULLABLE key and still go with it: an intake item
 # has no case before routing (hence nullable), and a postbox message carrying one of the case's

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import column, select, table, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -13,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import flag_modified
 
 from amtsweg.audit.services import Actor, record
+from amtsweg.clock import BERLIN, berlin_today
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.staff.models import Fachbereich, Staff
@@ -34,8 +34,6 @@ from backoffice.models import (
     Wiedervorlage,
 )
 from storage.models import Document
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 # Readable prefixes for the Fachbereiche an office starts with (amtsweg.fachbereiche); a
 # Fachbereich added later gets its code in capitals.
@@ -101,7 +99,7 @@ def _birth_date_broken(value: object) -> bool:
         parsed = date.fromisoformat(value)
     except ValueError:
         return True
-    return parsed.year < 1900 or parsed > datetime.now(BERLIN).date()
+    return parsed.year < 1900 or parsed > berlin_today()
 
 
 def _party_from_entry(entry: object) -> PartyData | None:
@@ -405,10 +403,6 @@ def file_document(fall: Fall, document: Document, *, origin: DocumentOrigin, kin
 
 # --- status ---------------------------------------------------------------------------------
 
-def _today() -> date:
-    return datetime.now(BERLIN).date()
-
-
 def change_status(fall: Fall, new_status: FallStatus, actor: Actor, *,
                   expected_version: int | None = None, today: date | None = None) -> None:
     """Move the case along open -> decided -> paying -> closed, or suspend it."""
@@ -421,7 +415,7 @@ def change_status(fall: Fall, new_status: FallStatus, actor: Actor, *,
         raise TransitionRefused(_("This change of status is not possible."))
     before = fall.status
     if new_status is FallStatus.SUSPENDED:
-        fall.suspended_at = today or _today()
+        fall.suspended_at = today or berlin_today()
         fall.suspended_from = before
     if new_status is FallStatus.CLOSED:
         fall.closed_at = utcnow()
@@ -444,7 +438,7 @@ def resume_case(fall: Fall, actor: Actor, *, expected_version: int | None = None
     if fall.status is not FallStatus.SUSPENDED or fall.suspended_at is None:
         raise TransitionRefused(_("Only a suspended case can be resumed."))
     assert fall.suspended_from is not None
-    days = max(((today or _today()) - fall.suspended_at).days, 0)
+    days = max(((today or berlin_today()) - fall.suspended_at).days, 0)
     if days:
         for deadline in db.session.scalars(
                 select(Wiedervorlage).where(Wiedervorlage.fall_id == fall.id,
@@ -537,7 +531,7 @@ def add_deadline(fall: Fall, *, due_date: date, reason: str, owner: Staff | None
                  today: date | None = None) -> Wiedervorlage:
     """Set a follow-up date; a past one is refused (it would be overdue the moment it is set)."""
     reason = reason.strip()
-    if due_date < (today or _today()):
+    if due_date < (today or berlin_today()):
         raise DeadlineRefused(_("The follow-up date must be today or later."))
     if not reason or len(reason) > MAX_REASON:
         raise DeadlineRefused(_("Enter a reason of at most %(count)s characters.",

@@ -8,9 +8,7 @@ logged); every case view and document download is written to the access log.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -28,6 +26,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from amtsweg.clock import berlin_today
 from amtsweg.config import Settings
 from amtsweg.extensions import db
 from amtsweg.navigation import add_staff_item
@@ -75,7 +74,6 @@ from storage.services import document_response
 bp = Blueprint("backoffice", __name__, url_prefix="/intern/faelle")
 guard_staff_blueprint(bp)
 
-BERLIN = ZoneInfo("Europe/Berlin")
 CASE_ROLES = (Role.CASEWORKER, Role.LEAD)
 # Endpoints with their own role; every other endpoint of the blueprint needs CASE_ROLES.
 _OWN_ROLES = {
@@ -103,10 +101,6 @@ def _staff() -> Staff:
     return staff
 
 
-def _today() -> date:
-    return datetime.now(BERLIN).date()
-
-
 def _case(fall_id: int, what: AccessKind = AccessKind.CASE_VIEW) -> Fall:
     return access.case_for(_staff(), fall_id, what)
 
@@ -126,7 +120,7 @@ def _context() -> dict[str, Any]:
             "pool_label": _("Pool"), "overdue_label": _("overdue"),
             "case_base": url_for("backoffice.mine"), "berlin_time": berlin_time,
             "case_table_rows": case_table_rows,
-            "today": _today()}
+            "today": berlin_today()}
 
 
 def _render(template: str, **context: Any) -> str:
@@ -149,10 +143,10 @@ def _list(template: str, *, mine: bool) -> ResponseReturnValue:
         status, deadline = form.status_value(), form.deadline_value()
     page = queries.case_list(queries.fachbereich_scope(staff),
                              responsible_id=staff.id if mine else None, pool=not mine,
-                             status=status, deadline=deadline, today=_today(), after=_after())
+                             status=status, deadline=deadline, today=berlin_today(), after=_after())
     filter_args = {name: request.args[name] for name in ("status", "deadline")
                    if request.args.get(name) and not form[name].errors}
-    due = queries.due_for(staff, _today()) if mine else []
+    due = queries.due_for(staff, berlin_today()) if mine else []
     return _render(template, form=form, page=page, due=due, filter_args=filter_args)
 
 
@@ -379,12 +373,12 @@ def add_deadline(fall_id: int) -> ResponseReturnValue:
         return _render("backoffice/deadline.html", fall=fall, form=form)
     if not form.validate():
         return _render("backoffice/deadline.html", fall=fall, form=form), 400
-    due = form.due_date.data or add_working_days(_today(), form.working_days.data or 0,
+    due = form.due_date.data or add_working_days(berlin_today(), form.working_days.data or 0,
                                                  _settings().holiday_state)
     owner = db.session.get(Staff, int(form.owner.data)) if form.owner.data else None
     try:
         services.add_deadline(fall, due_date=due, reason=form.reason.data or "", owner=owner,
-                              actor=staff_actor(_staff()), today=_today())
+                              actor=staff_actor(_staff()), today=berlin_today())
     except services.DeadlineRefused as refusal:
         db.session.rollback()
         form.due_date.errors = [str(refusal)]

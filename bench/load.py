@@ -787,11 +787,11 @@ def seed_submissions(app: Any, template_public_id: str, world: World, count: int
     from sqlalchemy import select
 
     from amtsweg.citizens.models import Citizen
+    from amtsweg.clock import berlin_today
     from amtsweg.extensions import db
     from amtsweg.sessions import citizen_actor
     from portal import drafts
     from portal.models import Draft
-    from portal.uvg.fields import today_in_germany
     from portal.uvg.services import SERVICE_CODE, submit_application
 
     with app.test_request_context("/"):
@@ -809,7 +809,7 @@ def seed_submissions(app: Any, template_public_id: str, world: World, count: int
             citizen = people[email]
             draft = drafts.create_draft(citizen, SERVICE_CODE, answers, template.last_step,
                                         citizen_actor(citizen))
-            submit_application(draft, citizen, today_in_germany())
+            submit_application(draft, citizen, berlin_today())
 
 
 def seed_through_the_pages(app: Any, base_url: str, world: World, pdf: Path,

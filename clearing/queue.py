@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import holidays
 from flask_babel import LazyString
@@ -17,12 +16,12 @@ from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import defer, joinedload, lazyload
 
 from amtsweg.audit.models import AuditEntry
+from amtsweg.clock import BERLIN, berlin_today
 from amtsweg.extensions import db
 from amtsweg.staff.models import Staff
 from amtsweg.translate import lazy_gettext as _l
 from clearing.models import OPEN_STATUSES, Eingang, EingangKind, EingangStatus
 
-BERLIN = ZoneInfo("Europe/Berlin")
 PAGE_SIZE = 50
 # Items older than this many working days stand out in the queue (issue 4: default 2).
 WAITING_LIMIT_WORKING_DAYS = 2
@@ -63,10 +62,6 @@ def latest_day_with_age(today: date, age: int, state: str) -> date:
 
 def berlin_day(moment: datetime) -> date:
     return moment.astimezone(BERLIN).date()
-
-
-def berlin_today() -> date:
-    return datetime.now(BERLIN).date()
 
 
 def start_of_berlin_day(day: date) -> datetime:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import CursorResult
 
 from amtsweg.audit.services import SYSTEM, Actor, record
 from amtsweg.citizens.models import Citizen
+from amtsweg.clock import BERLIN, berlin_today
 from amtsweg.config import Settings
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
@@ -37,7 +38,7 @@ from backoffice.services import (
     parties_from_payload,
 )
 from clearing.models import Eingang, EingangKind, EingangStatus, RejectionReason
-from clearing.queue import BERLIN, KIND_LABELS, berlin_today, start_of_berlin_day
+from clearing.queue import KIND_LABELS, start_of_berlin_day
 from clearing.rules import ensure_default_rules, proposed_fachbereich
 from clearing.services import NoCitizenAccount, Sender, create_eingang, request_from_citizen
 from storage.models import Document

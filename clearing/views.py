@@ -26,6 +26,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from amtsweg.clock import BERLIN, berlin_today
 from amtsweg.config import Settings
 from amtsweg.extensions import db
 from amtsweg.navigation import add_staff_item
@@ -148,7 +149,7 @@ def _flash_refusal(refusal: triage.ClearingError) -> None:
 def _template_context() -> dict[str, Any]:
     return {"kind_labels": queue.KIND_LABELS, "status_labels": queue.STATUS_LABELS,
             "rejection_labels": REJECTION_LABELS, "waiting_limit": queue.WAITING_LIMIT_WORKING_DAYS,
-            "berlin": queue.BERLIN, "status_badge": status_badge}
+            "berlin": BERLIN, "status_badge": status_badge}
 
 
 def _render(template: str, **context: Any) -> str:
@@ -180,14 +181,14 @@ def index() -> ResponseReturnValue:
     # the form object only carries the CSRF token and the action fields.
     bulk = bulk_form([], fachbereiche=_fachbereiche() if page.items else [],
                      clerks=_clerks() if page.items else [], formdata=None)
-    today, state = queue.berlin_today(), _state()
+    today, state = berlin_today(), _state()
     ages = {item.id: queue.age_in_working_days(item.received_at, state, today)
             for item in page.items}
     # 50 rows: resolve each translated label once per request instead of once per row (lazy
     # strings and gettext go through Babel's lookup every time), and format the times once.
     # "dd.MM.yyyy HH:mm" is all digits, so strftime in Berlin time gives what the `date`
     # filter gives, in every locale.
-    received = {item.id: item.received_at.astimezone(queue.BERLIN).strftime("%d.%m.%Y %H:%M")
+    received = {item.id: item.received_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
                 for item in page.items}
     texts = QueueTexts(
         kinds={kind: str(label) for kind, label in queue.KIND_LABELS.items()},
@@ -456,7 +457,7 @@ def paper_intake() -> ResponseReturnValue:
         sender_address=(form.sender_address.data or "").strip(),
         sender_email=(form.sender_email.data or "").strip() or None,
         received_on=form.received_on.data, note=(form.note.data or "").strip())
-    if item.received_on > queue.berlin_today():
+    if item.received_on > berlin_today():
         form.received_on.errors = [_("The date of receipt cannot be in the future.")]
         return _render("clearing/paper.html", form=form, max_mb=_settings().max_upload_mb), 400
     scan = store_field_upload(form.scan, staff_actor(staff))

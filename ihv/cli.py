@@ -5,15 +5,14 @@ Every command is safe to start on several nodes at once and to run again after a
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from amtsweg.clock import berlin_today
 from amtsweg.config import Settings
 from amtsweg.extensions import db
 from ihv.models import Transfer, TransferStatus
@@ -102,7 +101,7 @@ def simulate_command(scenario_file: Path | None, today: object, receivables: str
         raise click.ClickException(str(error)) from None
     # The office's calendar day, not the server's UTC day.
     simulated_today = (today.date() if today is not None  # type: ignore[attr-defined]
-                       else datetime.now(ZoneInfo("Europe/Berlin")).date())
+                       else berlin_today())
     report = simulator.simulate(settings.ihv_outbox_dir, settings.ihv_inbox_dir,
                                 scenario=scenario, today=simulated_today,
                                 adapter=settings.ihv_adapter)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
@@ -21,6 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from amtsweg.clock import berlin_today
 from amtsweg.fachbereiche import DEFAULT_FACHBEREICHE
 from amtsweg.translate import lazy_gettext as _l
 from portal.catalogue import all_leistungen
@@ -35,7 +35,6 @@ FACHBEREICH_PREFIX = "fachbereich:"
 # § 6 Abs. 4 UVG asks for changes "without delay"; a date further ahead than a year is a typo.
 LATEST_CHANGE_AHEAD = timedelta(days=365)
 EARLIEST_CHANGE = date(1900, 1, 1)
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def _strip(value: Any) -> Any:
@@ -210,7 +209,7 @@ class VeraenderungForm(IdempotentForm):
         if when < EARLIEST_CHANGE:
             raise ValidationError(_l("Enter a real date in the form DD.MM.YYYY, e.g. "
                                      "01.03.2026."))
-        if when > datetime.now(BERLIN).date() + LATEST_CHANGE_AHEAD:
+        if when > berlin_today() + LATEST_CHANGE_AHEAD:
             raise ValidationError(_l("The date can be at most one year in the future."))
 
 

@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context
 from sqlalchemy import (
@@ -38,6 +37,7 @@ from sqlalchemy import (
     true,
 )
 
+from amtsweg.clock import BERLIN, berlin_today
 from amtsweg.extensions import db
 from amtsweg.staff.models import Fachbereich, Staff
 from amtsweg.translate import lazy_gettext as _l
@@ -58,7 +58,6 @@ from clearing.models import Eingang, EingangKind
 from clearing.queue import KIND_LABELS
 from ihv.models import Booking, BookingStatus, Direction, OrderStatus, Sollstellung
 
-BERLIN = ZoneInfo("Europe/Berlin")
 UVG_CODE = "uvg"
 AGE_BANDS = ("0-5", "6-11", "12-17")
 
@@ -112,10 +111,6 @@ class Period:
 
 def berlin_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=BERLIN).astimezone(UTC)
-
-
-def berlin_today() -> date:
-    return datetime.now(BERLIN).date()
 
 
 def next_month(month: date) -> date:

@@ -36,6 +36,7 @@ from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy import select
 
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint
@@ -101,7 +102,7 @@ def _select() -> Selection:
         abort(403)
     form = PeriodForm(request.args, fachbereiche=allowed,
                       all_label=_l("All (whole office)") if office_wide
-                      else _l("All my Fachbereiche"), today=figures.berlin_today())
+                      else _l("All my Fachbereiche"), today=berlin_today())
     period = form.chosen_period() if form.validate() else None
     if period is None:
         scope, name = Scope(frozenset()), ""
@@ -209,7 +210,7 @@ def index() -> ResponseReturnValue:
     future = show_annual = False
     if selection.period is not None:
         show_annual = selection.case_figures and figures.uvg_in_scope(selection.scope)
-        future = selection.period.start > figures.berlin_today()
+        future = selection.period.start > berlin_today()
         sections = [(heading, [(table, chart_for(table, locale)) for table in tables])
                     for heading, tables in _tables(selection)]
     return render_template(
@@ -285,7 +286,7 @@ def _annual(year: int) -> tuple[Selection, list[Table], exports.ReportHeader]:
     selection = _select()
     if not selection.case_figures:
         abort(403)
-    today = figures.berlin_today()
+    today = berlin_today()
     if not FIRST_YEAR <= year <= today.year:
         abort(404)
     period = Period(date(year, 1, 1), date(year + 1, 1, 1))

@@ -19,12 +19,11 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 from flask import Flask
@@ -40,6 +39,7 @@ from amtsweg.app import create_app
 from amtsweg.citizens.models import Citizen
 from amtsweg.citizens.tokens import Purpose, make_token
 from amtsweg.cli import main as amtsweg_cli
+from amtsweg.clock import berlin_today
 from amtsweg.db import Base, utcnow
 from amtsweg.demo import DEMO_CITIZEN_EMAIL
 from amtsweg.extensions import db
@@ -62,12 +62,7 @@ from ihv.transfer.receive import MATCHABLE
 from portal.models import Draft, DraftDocument, Submission
 from tests.conftest import PASSWORD, make_settings, sign_in_citizen
 
-BERLIN = ZoneInfo("Europe/Berlin")
 UVG = "/antrag/unterhaltsvorschuss"
-
-
-def today() -> date:
-    return datetime.now(BERLIN).date()
 
 
 def german_date(day: date) -> str:
@@ -287,7 +282,7 @@ def _citizen_side(app: Flask, client: FlaskClient) -> dict[str, Any]:
         "csrf_token": token, "idempotency_key": key.group(1), "topic": "leistung:uvg",
         "subject": "Frage zum Unterhaltsvorschuss", "message": "Wann wird gezahlt?"})
     submission_id = _redirected(sent, "general request").rstrip("/").split("/")[-2]
-    born = german_date(today() - timedelta(days=16 * 365 + 100))
+    born = german_date(berlin_today() - timedelta(days=16 * 365 + 100))
     started = client.post(f"{UVG}/neu", data={
         "csrf_token": token, "action": "continue", "first_name": "Lena", "last_name": "Muster",
         "birth_date": born, "nationality": "german", "living_since": born})
@@ -384,7 +379,7 @@ def build_world(app: Flask) -> World:
         assert order is not None
         assert transfer is not None
         assert booking is not None
-        widerspruch = record_objection(fall, issued, today(), actor, note="Einspruch")
+        widerspruch = record_objection(fall, issued, berlin_today(), actor, note="Einspruch")
         db.session.commit()
         world = World(
             staff_id=staff_id, totp_staff_id=totp_id, target_staff_id=target.id,
@@ -737,17 +732,18 @@ def field_kind(name: str, kind: str) -> str:
 def plausible(name: str, kind: str) -> str:
     base = name.rsplit("-", 1)[-1]
     if base == "year":
-        return str(today().year)
+        return str(berlin_today().year)
     if base == "birth_date":
-        return german_date(today() - timedelta(days=10 * 365))
+        return german_date(berlin_today() - timedelta(days=10 * 365))
     if base in ("username", "code") and kind != "number":
         return f"fz{next(_serial)}"
     if base in ("aktenzeichen", "kassenzeichen", "q"):
         return ""  # a made-up reference finds nothing; the search is left open
+    today = berlin_today()
     return {
-        "month": today().strftime("%m.%Y"), "money": "120,50", "number": "5",
+        "month": today.strftime("%m.%Y"), "money": "120,50", "number": "5",
         # Today: not in the future, and not before the case or objection it belongs to.
-        "date": german_date(today() + timedelta(days=20) if base in FUTURE_DATES else today()),
+        "date": german_date(today + timedelta(days=20) if base in FUTURE_DATES else today),
         "iban": "DE89 3704 0044 0532 0130 00", "bic": "COBADEFFXXX",
         "email": f"fuzz{next(_serial)}@example.org", "postcode": "97437",
         "phone": "09521 1234", "haushaltsstelle": "10 07/681 01-4",

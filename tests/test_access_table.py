@@ -40,6 +40,7 @@ from amtsweg.app import create_app
 from amtsweg.audit.services import SYSTEM
 from amtsweg.citizens.models import Citizen
 from amtsweg.citizens.tokens import Purpose, make_token
+from amtsweg.clock import berlin_today
 from amtsweg.db import Base, utcnow
 from amtsweg.extensions import db
 from amtsweg.fachbereiche import fachbereich_by_code, seed_fachbereiche
@@ -63,7 +64,6 @@ from ihv.transfer import receive, send
 from portal import drafts, followups
 from portal.models import Draft, Submission
 from portal.services import AttachedDocument, Party, new_public_id, submit
-from reports.figures import berlin_today
 from storage.services import store_upload
 from tests.access_table import (
     ADMIN,

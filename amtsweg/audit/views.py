@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, render_template, request
 from flask.blueprints import BlueprintSetupState
@@ -16,6 +15,7 @@ from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
 
 from amtsweg.audit.models import AuditEntry
+from amtsweg.clock import BERLIN
 from amtsweg.extensions import db
 from amtsweg.forms import GermanDateField
 from amtsweg.navigation import add_staff_item
@@ -26,7 +26,6 @@ from amtsweg.translate import lazy_gettext as _l
 bp = Blueprint("audit", __name__, url_prefix="/intern/protokoll")
 
 PAGE_SIZE = 50
-BERLIN = ZoneInfo("Europe/Berlin")
 READERS = (Role.ADMIN, Role.AUDITOR)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import column, select, table
 
 from amtsweg.audit.services import Actor, record
 from amtsweg.citizens.models import Citizen
+from amtsweg.clock import BERLIN, berlin_today
 from amtsweg.config import Settings
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
@@ -55,7 +56,6 @@ from backoffice.models import (
 from backoffice.services import add_deadline, add_event, file_document
 from storage.services import store_generated
 
-BERLIN = ZoneInfo("Europe/Berlin")
 MAX_TEXT = 20_000
 MAX_SUBJECT = 200
 
@@ -124,10 +124,6 @@ class DecisionDraft:
     begruendung: str
     addressee_party_id: int | None
     decision_date: date | None
-
-
-def today_in_berlin() -> date:
-    return datetime.now(BERLIN).date()
 
 
 def _settings() -> Settings:
@@ -316,7 +312,7 @@ def issue_decision(decision: Decision, actor: Actor, *, posted_on: date | None =
     posting on paper on ``posted_on`` (default today).
     """
     _refuse_if_issued(decision)
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     if decision.decision_date is None:
         # The form says so: an empty date is the day of issuing.
         decision.decision_date = today
@@ -412,7 +408,7 @@ def mark_instruction_defective(decision: Decision, actor: Actor) -> None:
     _timeline(decision.fall, DecisionEventKind.OBJECTION_PERIOD,
               _("Objection period until %(date)s (§ 58 VwGO: instruction defective)",
                 date=_german(decision.objection_deadline)), actor)
-    _start_objection_period(decision, actor, today_in_berlin())
+    _start_objection_period(decision, actor, berlin_today())
     db.session.flush()
     record(actor, "decision.instruction_defective", "decision", decision.id, before=before,
            after={"objection_deadline": decision.objection_deadline})
@@ -439,7 +435,7 @@ def record_objection(fall: Fall, decision: Decision | None, received_on: date, a
     if decision.fall_id != fall.id or not decision.is_issued:
         raise DecisionRefused(_("Objections can only be made against an issued Bescheid of "
                                 "this case."))
-    if received_on > (today or today_in_berlin()):
+    if received_on > (today or berlin_today()):
         raise DecisionRefused(_("The date of receipt cannot be in the future."))
     if eingang_id is not None and db.session.scalar(
             select(Widerspruch.id).where(Widerspruch.eingang_id == eingang_id)) is not None:
@@ -503,7 +499,7 @@ def remedy_objection(widerspruch: Widerspruch, actor: Actor) -> Decision:
     draft = DecisionDraft(
         kind=DecisionKind.AENDERUNG,
         subject=("Abhilfebescheid zum Bescheid vom "
-                 f"{_german(objected.decision_date or today_in_berlin())}"),
+                 f"{_german(objected.decision_date or berlin_today())}"),
         tenor="", begruendung="", addressee_party_id=objected.addressee_party_id,
         decision_date=None)
     before = _objection_audit(widerspruch)
@@ -522,7 +518,7 @@ def forward_objection(widerspruch: Widerspruch, forwarded_on: date, actor: Actor
                       today: date | None = None) -> None:
     """§ 73 VwGO: the office does not remedy; the Widerspruchsbehörde decides."""
     _require_status(widerspruch, WiderspruchStatus.OPEN)
-    if forwarded_on > (today or today_in_berlin()) or forwarded_on < widerspruch.received_on:
+    if forwarded_on > (today or berlin_today()) or forwarded_on < widerspruch.received_on:
         raise DecisionRefused(_("The forwarding date must lie between the day the objection "
                                 "arrived and today."))
     before = _objection_audit(widerspruch)
@@ -543,7 +539,7 @@ def record_outcome(widerspruch: Widerspruch, outcome: WiderspruchOutcome, outcom
     if outcome is WiderspruchOutcome.ZURUECKGENOMMEN:
         allowed.append(WiderspruchStatus.OPEN)
     _require_status(widerspruch, *allowed)
-    if outcome_on > (today or today_in_berlin()) or outcome_on < widerspruch.received_on:
+    if outcome_on > (today or berlin_today()) or outcome_on < widerspruch.received_on:
         raise DecisionRefused(_("The date of the outcome must lie between the day the "
                                 "objection arrived and today."))
     before = _objection_audit(widerspruch)

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from amtsweg.clock import berlin_today
 from backoffice.uvg.amounts import (
     TRAINEE_ALLOWANCE_CENTS,
     AmountRow,
@@ -50,7 +50,6 @@ __all__ = [
     "calculate",
 ]
 
-BERLIN = ZoneInfo("Europe/Berlin")  # "today" is the office's day
 DAYS_IN_BASIS = 30  # UVG-RL 2.2.1: 1/30 of the monthly amount per day
 MINIMUM_PAYMENT_CENTS = 500  # § 9 Abs. 3 S. 3 UVG
 MAX_MONTHLY_CENTS = 100_000 * 100  # no real maintenance or earnings come near; a typo does
@@ -338,7 +337,7 @@ class _Child:
 
 def calculate(inp: CalculationInput, *, today: date | None = None) -> Calculation:
     """Every month from ``first_month`` to ``last_month``, with what is paid and why."""
-    _validate(inp, today or datetime.now(BERLIN).date())
+    _validate(inp, today or berlin_today())
     earliest = earliest_month(inp.application_date) if inp.application_date else None
     child = _Child(
         six_from=_first_of_month(completes_year_of_life(inp.birth_date, 6)),

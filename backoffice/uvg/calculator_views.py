@@ -6,14 +6,14 @@ Nothing is stored and no case is read, so there is no audit entry; the page only
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, abort, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
+from amtsweg.clock import berlin_today
 from amtsweg.navigation import add_staff_item
 from amtsweg.sessions import current_staff, guard_staff_blueprint
 from amtsweg.staff.models import Role
@@ -36,7 +36,6 @@ guard_staff_blueprint(bp)
 
 UVG_CODE = "uvg"
 CALCULATOR_ROLES = (Role.CASEWORKER, Role.LEAD)
-BERLIN = ZoneInfo("Europe/Berlin")
 
 DEDUCTION_LABELS = {
     MAINTENANCE: _l("Maintenance from the other parent"),
@@ -53,10 +52,6 @@ def require_uvg_staff() -> None:
     if staff is None or not staff.has_role(*CALCULATOR_ROLES) or UVG_CODE not in {
             fachbereich.code for fachbereich in staff.fachbereiche}:
         abort(403)
-
-
-def _today() -> date:
-    return datetime.now(BERLIN).date()
 
 
 def _translated(error: CalculationError) -> str:
@@ -80,7 +75,7 @@ def _input_from(form: CalculatorForm) -> CalculationInput:
 
 def _empty_form() -> CalculatorForm:
     # A year from this month, the span a caseworker is most often asked about.
-    this_month = _today().replace(day=1)
+    this_month = berlin_today().replace(day=1)
     index = this_month.year * 12 + this_month.month - 1 + 11
     return CalculatorForm(formdata=None, data={
         "first_month": this_month, "last_month": date(index // 12, index % 12 + 1, 1)})
@@ -92,7 +87,7 @@ def calculator() -> ResponseReturnValue:
     result: Calculation | None = None
     if _is_post() and form.validate_on_submit():
         try:
-            result = calculate(_input_from(form), today=_today())
+            result = calculate(_input_from(form), today=berlin_today())
         except CalculationError as error:
             form.form_errors.append(_translated(error))
     status = 400 if form.errors or form.form_errors else 200

@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from amtsweg.audit.services import SYSTEM
+from amtsweg.clock import berlin_today
 from amtsweg.fachbereiche import fachbereich_by_code
 from backoffice.decisions.models import DecisionKind
-from backoffice.decisions.services import issue_decision, today_in_berlin
+from backoffice.decisions.services import issue_decision
 from backoffice.models import Fall
 from backoffice.services import PartyData, open_case
 from backoffice.uvg import case_services as services
@@ -22,7 +23,7 @@ DEMO_IBAN = "DE89370400440532013000"
 def load_demo(today: date | None = None) -> list[Fall]:
     """Open two UVG cases: Mia Beispiel (granted, 50 EUR maintenance deducted) and Noah
     Muster (children taken over, facts still to confirm). Returns the cases."""
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     fachbereich = fachbereich_by_code(services.UVG_CODE)
     if fachbereich is None:
         raise RuntimeError("Seed the Fachbereiche first (amtsweg.fachbereiche).")

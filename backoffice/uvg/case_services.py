@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from sqlalchemy import JSON, column, select, table
 
 from amtsweg.audit.services import SYSTEM, Actor, record
+from amtsweg.clock import BERLIN, berlin_today
 from amtsweg.db import UTCDateTime, utcnow
 from amtsweg.extensions import db
 from amtsweg.staff.models import Staff
@@ -70,7 +70,6 @@ from ihv.codes import format_kassenzeichen
 from ihv.models import Direction, OrderStatus, Sollstellung
 from ihv.services import OrderError, cancel_order, create_order
 
-BERLIN = ZoneInfo("Europe/Berlin")
 UVG_CODE = "uvg"
 SYSTEM_ACTOR = SYSTEM
 SOURCE = "uvg"
@@ -117,10 +116,6 @@ register_event_labels({
 
 class UvgRefused(ValueError):
     """The step is not possible; the message says why, in the user's language."""
-
-
-def today_in_berlin() -> date:
-    return datetime.now(BERLIN).date()
 
 
 def first_of_month(day: date) -> date:
@@ -376,7 +371,7 @@ def _check_amount(cents: int, label: str) -> None:
 def confirm_facts(child: UvgChild, facts: ConfirmedFacts, actor: Actor, *,
                   expected_version: int | None = None, today: date | None = None) -> None:
     """Take the facts as established; a calculation made from older facts is outdated."""
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     check_child_version(child, expected_version)
     if child.status is not UvgChildStatus.APPLIED:
         raise UvgRefused(_("The facts of a decided child change only through a reported "
@@ -458,7 +453,7 @@ def checklist_of(child: UvgChild, application: Application,
     return eligibility.checklist(eligibility.ChildCheck(
         birth_date=child.birth_date,
         reference_month=first_month_of(child) if child.application_date else
-        first_of_month(today_in_berlin()),
+        first_of_month(berlin_today()),
         answers=application.answers, child_answers=application.child(child.application_key),
         findings=findings_of(child), evidence=evidence,
         maintenance_cents=child.maintenance_cents))
@@ -535,7 +530,7 @@ def calculate_child(child: UvgChild, actor: Actor, *, until: date | None = None,
                     today: date | None = None) -> UvgCalculation:
     """Calculate the months from the first month asked for to the end of the entitlement (or
     ``until``) from the confirmed facts, and keep the result for the decision."""
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     if not child.facts_confirmed or child.application_date is None:
         raise UvgRefused(_("Confirm the facts of %(name)s before calculating.",
                            name=child.party.full_name))
@@ -836,7 +831,7 @@ def record_change(child: UvgChild, change: ReportedChange, actor: Actor, *,
     and settles what was paid (back payment or Rückforderung). A move inside Germany changes
     no amount: it is recorded, no decision is drafted.
     """
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     check_child_version(child, expected_version)
     if child.status is not UvgChildStatus.GRANTED:
         raise UvgRefused(_("Changes are recorded for children with a Bewilligung."))

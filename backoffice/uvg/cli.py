@@ -8,10 +8,10 @@ import sys
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
+from amtsweg.clock import berlin_today
 from backoffice.uvg.calculation import (
     Calculation,
     CalculationError,
@@ -115,7 +115,7 @@ def calc_command(birth_date: date, first_month: date, last_month: date, maintena
                       child_income_cents=child_income or 0),
         left_school=child_income is not None, trainee=trainee)
     try:
-        result = calculate(inp, today=datetime.now(ZoneInfo("Europe/Berlin")).date())
+        result = calculate(inp, today=berlin_today())
     except CalculationError as error:
         # A clear line and the usage exit code, never a traceback.
         click.echo(f"amtsweg uvg calc: error: {error}", err=True)

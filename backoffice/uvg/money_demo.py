@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from amtsweg.audit.services import SYSTEM
+from amtsweg.clock import berlin_today
 from amtsweg.fachbereiche import fachbereich_by_code
 from backoffice.decisions.models import DecisionKind
 from backoffice.decisions.services import issue_decision
@@ -17,7 +18,7 @@ from backoffice.models import Fall, PartyRole
 from backoffice.services import PartyData, open_case
 from backoffice.uvg import case_services
 from backoffice.uvg.models import ConditionState
-from backoffice.uvg.payments import RunReport, run_payments, today_in_berlin
+from backoffice.uvg.payments import RunReport, run_payments
 from backoffice.uvg.recovery import send_anhoerung, send_rechtswahrungsanzeige
 
 DEMO_IBAN = "DE89370400440532013000"
@@ -53,7 +54,7 @@ def _granted_case_with_liable_parent(today: date) -> Fall:
 def load_demo(today: date | None = None) -> RunReport:
     """Open the demo recovery case, pay this month for every granted UVG case (the month
     before comes as a back payment, § 4 UVG) and write the first two recovery letters."""
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     fall = _granted_case_with_liable_parent(today)
     report = run_payments(today.replace(day=1), SYSTEM, today=today)
     parent = next(p for p in fall.parties if p.role is PartyRole.OTHER_PARENT)

@@ -20,13 +20,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from amtsweg.audit.services import Actor, record
+from amtsweg.clock import berlin_today
 from amtsweg.db import utcnow
 from amtsweg.extensions import among, db
 from amtsweg.staff.models import Staff
@@ -52,7 +52,6 @@ from ihv.services import (
     reserve_kassenzeichen_numbers,
 )
 
-BERLIN = ZoneInfo("Europe/Berlin")
 SOURCE = "uvg"
 CHUNK_SIZE = 2000
 # The run report keeps the details of this many exceptions; the count is always complete.
@@ -125,10 +124,6 @@ def month_label(month: date) -> str:
 
 def next_month(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def today_in_berlin() -> date:
-    return datetime.now(BERLIN).date()
 
 
 def check_month(month: date, today: date) -> None:
@@ -552,7 +547,7 @@ def run_payments(month: date, actor: Actor, *, staff: Staff | None = None,
 
     A month already run is not run again: the report says when it ran, and nothing is created.
     """
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     check_month(month, today)
     existing = run_for(month)
     if existing is not None:

@@ -22,6 +22,7 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from amtsweg.audit.services import SYSTEM, Actor, record
+from amtsweg.clock import berlin_today
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.office.services import OfficeData, office_data
@@ -41,7 +42,6 @@ from backoffice.uvg.payments import (
     next_month,
     paid_by_month,
     paid_total_for_case,
-    today_in_berlin,
 )
 from backoffice.uvg.recovery_models import (
     LetterKind,
@@ -217,7 +217,7 @@ def claimable_months(fall: Fall, recovery: UvgRecovery, *, today: date | None = 
     if recovery.rechtswahrungsanzeige_on is None:
         return []
     start = recovery.rechtswahrungsanzeige_on.replace(day=1)
-    end = (today or today_in_berlin()).replace(day=1)
+    end = (today or berlin_today()).replace(day=1)
     children = children_of(fall)
     claimed = _claimed([child.id for child in children])
     used_per_month: dict[date, int] = defaultdict(int)
@@ -378,7 +378,7 @@ def send_rechtswahrungsanzeige(fall: Fall, party: Party, letter_date: date, acto
     Sent again (a new address, a lost letter), the earliest date stays: it was then that the
     parent was first told, and the claims for the past run from that month.
     """
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     recovery = open_recovery(fall, party, actor)
     _check_letter(fall, party, letter_date, today)
     if not children_of(fall):
@@ -455,7 +455,7 @@ def send_anhoerung(fall: Fall, party: Party, letter_date: date, reply_by: date, 
                    monthly_cap_cents: int | None = None,
                    today: date | None = None) -> UvgRecoveryLetter:
     """Hear the parent before the claim is made (§ 24 SGB X), naming months and amounts."""
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     recovery = open_recovery(fall, party, actor)
     _check_letter(fall, party, letter_date, today)
     _check_period(letter_date, reply_by, minimum=MIN_REPLY_DAYS)
@@ -512,7 +512,7 @@ def demand_payment(fall: Fall, party: Party, letter_date: date, due_date: date, 
                    today: date | None = None) -> UvgRecoveryClaim:
     """Claim the unclaimed months: a receivable order with its Kassenzeichen and the demand
     letter that prints it (the parent pays under it, so the treasury can match the money)."""
-    today = today or today_in_berlin()
+    today = today or berlin_today()
     recovery = open_recovery(fall, party, actor)
     _check_letter(fall, party, letter_date, today)
     _check_period(letter_date, due_date, minimum=MIN_REPLY_DAYS)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from schwifty import IBAN
 from schwifty.exceptions import InvalidChecksumDigits, SchwiftyException
@@ -15,19 +14,15 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import StopValidation, ValidationError
 from wtforms.widgets import TextInput
 
+from amtsweg.clock import berlin_today
 from amtsweg.translate import lazy_gettext as _l
 
-BERLIN = ZoneInfo("Europe/Berlin")
 EARLIEST_DATE = date(1900, 1, 1)
 # Higher than any maintenance or income a form like this sees; a typo beyond it is caught.
 MAX_AMOUNT_CENTS = 100_000 * 100
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _AMOUNT = re.compile(r"^\d{1,3}(\.\d{3})*(,\d{1,2})?$|^\d+(,\d{1,2})?$|^\d+\.\d{1,2}$")
-
-
-def today_in_germany() -> date:
-    return datetime.now(BERLIN).date()
 
 
 def _strip(value: Any) -> Any:
@@ -80,7 +75,7 @@ class DateField(Field):
             return
         if self.data < EARLIEST_DATE:
             raise ValidationError(_l("Enter a date from 01.01.1900 onwards."))
-        if self.data > today_in_germany():
+        if self.data > berlin_today():
             raise ValidationError(_l("The date must not be in the future."))
 
 

@@ -26,6 +26,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from amtsweg.citizens.models import Citizen
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from amtsweg.sessions import citizen_actor, current_citizen, guard_citizen_blueprint
 from amtsweg.translate import gettext as _
@@ -36,7 +37,6 @@ from portal.catalogue import Leistung, register
 from portal.models import Draft, Submission
 from portal.services import find_by_idempotency_key
 from portal.uvg import rules, summary
-from portal.uvg.fields import today_in_germany
 from portal.uvg.forms import (
     ChildForm,
     ContinueForm,
@@ -101,7 +101,7 @@ def _answers(draft: Draft | None) -> dict[str, Any]:
 
 
 def _context(answers: dict[str, Any], child: dict[str, Any] | None = None) -> StepContext:
-    return StepContext(answers, today_in_germany(), child, _citizen().email)
+    return StepContext(answers, berlin_today(), child, _citizen().email)
 
 
 def _returning() -> bool:
@@ -124,7 +124,7 @@ def _step_url(draft: Draft, step: rules.StepRef, **extra: Any) -> str:
 
 def _page_steps(answers: dict[str, Any]) -> list[rules.StepRef]:
     # The children's own pages are reached from the list of children, not in the line.
-    return [step for step in rules.step_sequence(answers, today_in_germany())
+    return [step for step in rules.step_sequence(answers, berlin_today())
             if step.key != "person"]
 
 
@@ -274,7 +274,7 @@ def new_application() -> ResponseReturnValue:
 @bp.get("/<public_id>")
 def resume(public_id: str) -> ResponseReturnValue:
     draft = _draft(public_id)
-    step = rules.first_open_step(draft.answers, today_in_germany())
+    step = rules.first_open_step(draft.answers, berlin_today())
     if step is None:
         return redirect(url_for(".check", public_id=public_id))
     return redirect(_step_url(draft, step))
@@ -299,7 +299,7 @@ def children(public_id: str) -> ResponseReturnValue:
             _mark_done(answers, "children")
             _save(draft, answers, "children")
             return redirect(_next_url(draft, "children"))
-    notes = [note for note in rules.eligibility_notes(answers, today_in_germany())
+    notes = [note for note in rules.eligibility_notes(answers, berlin_today())
              if note.code == "adult"]
     return render_template("portal/uvg/children.html", form=form, draft=draft,
                            children=rules.children(answers), answers=answers,
@@ -376,7 +376,7 @@ def child_step(public_id: str, slug: str, child_id: str) -> ResponseReturnValue:
     found = rules.find_child(draft.answers, child_id)
     if found is None:
         abort(404)
-    today = today_in_germany()
+    today = berlin_today()
     applies = (rules.asks_sgb2(found, today) if definition.key == "sgb2"
                else rules.asks_school(found, today))
     if not applies:
@@ -394,7 +394,7 @@ MAX_FILES_PER_POST = 10
 
 
 def _documents_form(draft: Draft) -> tuple[FlaskForm, list[tuple[rules.Requirement, str]]]:
-    requirements = rules.required_documents(draft.answers, today_in_germany())
+    requirements = rules.required_documents(draft.answers, berlin_today())
     labelled = [(requirement, summary.requirement_label(draft.answers, requirement))
                 for requirement in requirements]
     later = set(draft.answers.get("documents_later") or [])
@@ -470,7 +470,7 @@ def document(public_id: str, item_id: int) -> ResponseReturnValue:
 
 
 def _check_page(draft: Draft, form: FlaskForm, missing: list[str]) -> ResponseReturnValue:
-    today = today_in_germany()
+    today = berlin_today()
     answers = draft.answers
     return render_template(
         "portal/uvg/check.html", form=form, draft=draft,
@@ -493,7 +493,7 @@ def _change_url(draft: Draft, entry: summary.Entry) -> str:
 @bp.get("/<public_id>/pruefen")
 def check(public_id: str) -> ResponseReturnValue:
     draft = _draft(public_id)
-    open_step = rules.first_open_step(draft.answers, today_in_germany())
+    open_step = rules.first_open_step(draft.answers, berlin_today())
     if open_step is not None:
         flash(_("Please answer these questions first."), "info")
         return redirect(_step_url(draft, open_step))
@@ -510,7 +510,7 @@ def submit(public_id: str) -> ResponseReturnValue:
     form = ContinueForm()
     if not form.validate_on_submit():
         abort(400)
-    today = today_in_germany()
+    today = berlin_today()
     open_step = rules.first_open_step(draft.answers, today)
     if open_step is not None:
         flash(_("Please answer these questions first."), "info")

@@ -6,9 +6,8 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -16,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from amtsweg.audit.services import SYSTEM
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from amtsweg.staff.models import Role, Staff
 from backoffice.deadlines import add_working_days
@@ -37,7 +37,7 @@ from ihv.services import create_order
 from tests.backoffice.support import pdf, post, text, version_on
 from tests.conftest import csrf_token, sign_in_staff
 
-TODAY = datetime.now(ZoneInfo("Europe/Berlin")).date()
+TODAY = berlin_today()
 # NUL never reaches a form (amtsweg.request drops it); ESC stands for the control characters.
 HOSTILE = ["", "   ", "x" * 20_000, "Text\x1bmit ESC", "<script>alert(1)</script>"]
 

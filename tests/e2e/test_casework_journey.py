@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -23,6 +21,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from amtsweg.citizens.models import Citizen
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from amtsweg.postbox.models import PostboxMessage
 from amtsweg.staff.models import Role, Staff
@@ -120,7 +119,7 @@ def caseworker_handles_the_case(page: Page, base: str, case: RoutedCase) -> None
     click_through(page, page.locator(MAIN).get_by_role("link", name="Neue Entscheidung entwerfen"))
     assert_clean(page, "casework_08_decision_form")
     applicant = page.locator('[name="addressee"] option', has_text="Sabine Müller")
-    today = datetime.now(ZoneInfo("Europe/Berlin")).date().strftime("%d.%m.%Y")
+    today = berlin_today().strftime("%d.%m.%Y")
     fill_form(page, {"kind": "bewilligung",
                      "addressee": applicant.first.get_attribute("value") or "",
                      "subject": SUBJECT, "decision_date": today,

@@ -152,7 +152,7 @@ def test_clerk_drains_a_mixed_queue(
     assert_clean(page, "drain_03_paper_intake_errors")  # the date of receipt is required
     page.set_input_files('input[name="scan"]', str(scan))
     with app.app_context():
-        from clearing.queue import berlin_today
+        from amtsweg.clock import berlin_today
         today = berlin_today().strftime("%d.%m.%Y")
     page.fill('[name="received_on"]', today)
     click_through(page, page.locator(f'{MAIN} form button[type="submit"]'))

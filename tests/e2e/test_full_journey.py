@@ -27,6 +27,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from amtsweg.app import create_app
+from amtsweg.clock import berlin_today
 from amtsweg.config import Settings
 from amtsweg.extensions import db
 from amtsweg.staff.models import Role, Staff
@@ -35,7 +36,6 @@ from backoffice.models import Fall
 from backoffice.uvg.cli import uvg_group
 from backoffice.uvg.models import UvgChild, UvgChildStatus
 from clearing.models import Eingang, EingangStatus
-from clearing.queue import berlin_today
 from ihv.cli import ihv_group
 from ihv.models import Direction, OrderStatus, Sollstellung
 from portal.models import Submission

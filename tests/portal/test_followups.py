@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from clearing.models import Eingang, EingangKind
 from portal.models import Submission
 from tests.portal.conftest import count, form_fields, pdf_bytes, post_with_files
 
-TODAY = datetime.now(ZoneInfo("Europe/Berlin")).date()
+TODAY = berlin_today()
 NEXT_MONTH = (TODAY + timedelta(days=30)).strftime("%d.%m.%Y")
 FOLLOW_UPS = {
     "nachreichen": ({"note": "Die Geburtsurkunde von Lea"}, EingangKind.NACHREICHUNG),

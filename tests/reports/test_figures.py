@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from amtsweg.clock import BERLIN
 from amtsweg.extensions import db
 from amtsweg.staff.models import Fachbereich, Staff
 from backoffice.decisions.models import Decision, DecisionKind, DecisionStatus
@@ -194,7 +195,7 @@ def test_recovery_impossible_matches_recomputation(office: Any, period: Period) 
 
 
 def _berlin_week(moment: datetime) -> str:
-    local = moment.astimezone(figures.BERLIN)
+    local = moment.astimezone(BERLIN)
     year, week, _ = local.isocalendar()
     return f"{year}-W{week:02d}"
 

@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from amtsweg.staff.models import Fachbereich, Role, Staff
 from reports import figures
@@ -168,7 +169,7 @@ def test_huge_period_is_refused_with_a_clear_message(
 def test_future_and_empty_periods_give_zeros(
         client: FlaskClient, create_staff: Callable[..., Staff], filled: dict[str, int]) -> None:
     _as(client, create_staff, Role.ADMIN, fachbereiche=())
-    next_year = str(figures.berlin_today().year + 1)
+    next_year = str(berlin_today().year + 1)
     response = client.get("/intern/statistik/", query_string={"period": "year",
                                                                "year": next_year})
     assert response.status_code == 200

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from amtsweg.clock import BERLIN
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.staff.models import Staff
@@ -104,7 +104,7 @@ def test_lock_after_max_failures_names_the_time_in_berlin(
     assert "Ihr Konto ist nach zu vielen fehlgeschlagenen Anmeldeversuchen gesperrt" in locked_page
     locked = reload_staff(app, staff.id)
     assert locked.locked_until is not None
-    berlin = locked.locked_until.astimezone(ZoneInfo("Europe/Berlin"))
+    berlin = locked.locked_until.astimezone(BERLIN)
     assert berlin.strftime("%d.%m.%Y, %H:%M") in locked_page
     # Even the right password does not open a locked account.
     still_locked = log_in(client, "mueller", PASSWORD)

@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from amtsweg.citizens.models import Citizen
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from portal.models import Draft
-from portal.uvg.fields import today_in_germany
 from tests.amtsweg.mail.support import app_with, smtp, smtp_server
 from tests.conftest import sign_in_citizen
 from tests.storage.conftest import image_bytes, pdf_bytes
@@ -27,7 +27,7 @@ BASE = "/antrag/unterhaltsvorschuss"
 
 
 def years_ago(years: int, days: int = 40) -> date:
-    today = today_in_germany()
+    today = berlin_today()
     try:
         anniversary = today.replace(year=today.year - years)
     except ValueError:  # 29 February

@@ -15,12 +15,13 @@ from sqlalchemy import func, select
 
 from amtsweg.audit.services import SYSTEM
 from amtsweg.citizens.models import Citizen
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from amtsweg.staff.models import Role, Staff
 from backoffice.models import AccessLogEntry, Fall, Party, PartyRole
 from backoffice.uvg.cli import uvg_group
 from backoffice.uvg.payment_models import UvgPaymentRun
-from backoffice.uvg.payments import run_payments, today_in_berlin
+from backoffice.uvg.payments import run_payments
 from backoffice.uvg.recovery_models import UvgRecovery, UvgRecoveryClaim, UvgRecoveryLetter
 from ihv.models import Sollstellung
 from tests.backoffice.support import post, text
@@ -202,7 +203,7 @@ def test_letters_and_claim_through_the_pages(client: FlaskClient, app: Flask,
     sign_in_staff(client, setup.member)
     with client.session_transaction() as session:
         session["locale"] = "en"
-    today = today_in_berlin()
+    today = berlin_today()
     # The demand before the Rechtswahrungsanzeige: refused, with the reason.
     response = post(client, _page(setup), _action(setup, "zahlungsaufforderung"),
                     {"letter_date": _day(today), "due_date": _day(today + timedelta(days=21))})
