@@ -151,9 +151,12 @@ class FileBlobStore:
         self.root = Path(root).resolve()
 
     def _path(self, key: str) -> Path:
-        path = (self.root / validate_key(key)).resolve()
-        # Belt and braces: the pattern already rules out "..", but a symlink planted inside the
-        # root could still point elsewhere.
+        return self._inside_root(validate_key(key))
+
+    def _inside_root(self, name: str) -> Path:
+        path = (self.root / name).resolve()
+        # Belt and braces: the name's pattern already rules out "..", but a symlink planted
+        # inside the root could still point elsewhere.
         if not path.is_relative_to(self.root):
             raise InvalidKey("key resolves outside the storage root")
         return path
@@ -226,10 +229,7 @@ class FileBlobStore:
     def discard_unfinished_write(self, name: str) -> None:
         if not UNFINISHED_WRITE.fullmatch(name):
             raise InvalidKey("not a temporary file of this store")
-        path = (self.root / name).resolve()
-        if not path.is_relative_to(self.root):  # a symlink planted inside the root
-            raise InvalidKey("name resolves outside the storage root")
-        path.unlink(missing_ok=True)
+        self._inside_root(name).unlink(missing_ok=True)
 
     def _files_before(self, pattern: re.Pattern[str], moment: datetime) -> Iterator[str]:
         """Regular files two directories down, named as ``pattern`` says (relative to the root),
