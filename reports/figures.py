@@ -498,7 +498,7 @@ def weekly_counts(period: Period, scope: Scope) -> Counter[tuple[str, str, str]]
              _eingang_in_scope(scope))
     counts: Counter[tuple[str, str, str]] = Counter()
     if _dialect() == "postgresql":
-        week = func.to_char(func.timezone("Europe/Berlin", Eingang.received_at),
+        week = func.to_char(func.timezone(BERLIN.key, Eingang.received_at),
                             'IYYY-"W"IW')
         for week_key, kind, service, count in db.session.execute(
                 select(week, Eingang.kind, Eingang.service_code, func.count())
