@@ -52,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -422,6 +422,24 @@ class Load:
         self.worker_cpu += other.worker_cpu
 
 
+def with_worker_cpu(server: Server, run: Callable[[], Load]) -> Load:
+    """Run one round against ``server`` and note the CPU its workers spent meanwhile."""
+    cpu_before = server.workers_cpu()
+    load = run()
+    load.worker_cpu = server.workers_cpu() - cpu_before
+    return load
+
+
+def count_submissions(url: str) -> tuple[int, int]:
+    """Rows in ``submissions`` and in ``eingaenge`` (the clearing queue) now."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT (SELECT count(*) FROM submissions), "
+                                 "(SELECT count(*) FROM eingaenge)").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
 def run_threads(concurrency: int, seconds: float, work: Any) -> Load:
     """``work(worker_index, load, lock)`` in a loop on each thread until the time is up."""
     load, lock = Load(), threading.Lock()
@@ -709,10 +727,7 @@ def main() -> int:
                                     [ids[citizen.email] for citizen in citizens], args.drafts)
             drafts = [prepared[ids[citizen.email]] for citizen in citizens]
             tokens = [citizen.token() for citizen in citizens]
-            with psycopg.connect(url) as connection:
-                before_rows = connection.execute(
-                    "SELECT (SELECT count(*) FROM submissions), "
-                    "(SELECT count(*) FROM eingaenge)").fetchone() or (0, 0)
+            before_rows = count_submissions(url)
 
             # 2. the minimal endpoint, up beside the app
             minimal = start_gunicorn("minimal", "bench.submit:create_minimal_app()", env,
@@ -727,17 +742,12 @@ def main() -> int:
             round_ratios = []
 
             def app_round() -> Load:
-                cpu_before = app.workers_cpu()
-                load = app_load(citizens, drafts, tokens, form, args.concurrency,
-                                slice_seconds, pdfs)
-                load.worker_cpu = app.workers_cpu() - cpu_before
-                return load
+                return with_worker_cpu(app, lambda: app_load(
+                    citizens, drafts, tokens, form, args.concurrency, slice_seconds, pdfs))
 
             def minimal_round() -> Load:
-                cpu_before = minimal.workers_cpu()
-                load = minimal_load(minimal, args.concurrency, slice_seconds, pdfs)
-                load.worker_cpu = minimal.workers_cpu() - cpu_before
-                return load
+                return with_worker_cpu(minimal, lambda: minimal_load(
+                    minimal, args.concurrency, slice_seconds, pdfs))
 
             for number in range(args.rounds):
                 if number % 2 == 0:
@@ -750,12 +760,9 @@ def main() -> int:
                                     if minimal_turn.rate else 0.0)
             app.stop()
             minimal.stop()
-            with psycopg.connect(url) as connection:
-                submissions, eingaenge = connection.execute(
-                    "SELECT (SELECT count(*) FROM submissions), "
-                    "(SELECT count(*) FROM eingaenge)").fetchone() or (0, 0)
-            submissions -= before_rows[0]
-            eingaenge -= before_rows[1]
+            after_rows = count_submissions(url)
+            submissions = after_rows[0] - before_rows[0]
+            eingaenge = after_rows[1] - before_rows[1]
 
             # 3. memory of one worker during a 5 MB and a 50 MB upload
             memory = memory_run(env, tmp / "logs", tmp / "pdf", emails[-1])
