@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             _ping_when_idle(db.engine)
+        else:
+            _enforce_foreign_keys(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     uploads.init_app(app)  # before CSRF, which reads the body first
     csrf.init_app(app)
@@ -105,6 +107,22 @@ def _engine_options(url: str) -> dict[str, object]:
         return {"connect_args": {"timeout": 15}}
     # Recover without restart after the database went away: see _ping_when_idle.
     return {"pool_recycle": 1800}
+
+
+def _enforce_foreign_keys(engine: Engine) -> None:
+    """Make SQLite check foreign keys and carry out their ON DELETE rules, as PostgreSQL does.
+
+    SQLite ignores both unless each connection asks (``PRAGMA foreign_keys``, off by default):
+    on the embedded setup a reference to a missing row was stored silently and a deleted row's
+    CASCADE and SET NULL were never carried out.
+    """
+
+    def switch_on(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    event.listen(engine, "connect", switch_on)
 
 
 # A connection back in use within this many seconds is taken as alive: pinging each checkout
