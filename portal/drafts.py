@@ -164,9 +164,8 @@ def discard_submitted_draft(draft: Draft, actor: Actor) -> bool:
 
     False if the draft was gone already: a second request of a double click waits here for the
     first one's commit and then finds no row (nothing is recorded then)."""
-    # Statements, not ORM deletes: the rows deleted tell whether this request takes the draft.
-    db.session.execute(delete(DraftDocument).where(DraftDocument.draft_id == draft.id)
-                       .execution_options(synchronize_session=False))
+    # A statement, not an ORM delete: the rows deleted tell whether this request takes the
+    # draft. Its links to the files go with it (draft_documents.draft_id: ON DELETE CASCADE).
     taken = db.session.execute(delete(Draft).where(Draft.id == draft.id)
                                .execution_options(synchronize_session=False))
     db.session.expunge(draft)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from amtsweg.extensions import db
 from clearing.models import Eingang, EingangKind, EingangStatus
-from portal.models import Draft, Submission
+from portal.models import Draft, DraftDocument, Submission
 from portal.references import is_valid_reference
 from storage.models import Document
 from storage.services import open_document
@@ -77,8 +77,10 @@ def test_two_children_through_to_the_confirmation(app: Flask, wizard: Wizard) ->
         assert is_valid_reference(submission.reference)
         assert submission.reference in confirmation.get_data(as_text=True)
         assert submission.public_id in confirmation_url
-        # The draft is gone; its files now belong to the submission.
+        # The draft is gone, with its links to the files; the files now belong to the
+        # submission.
         assert db.session.scalar(select(func.count(Draft.id))) == 0
+        assert db.session.scalar(select(func.count(DraftDocument.id))) == 0
         eingang = db.session.scalar(select(Eingang))
         assert eingang is not None
         assert (eingang.kind, eingang.status, eingang.service_code) == (
