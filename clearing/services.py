@@ -148,7 +148,8 @@ def _office_sender() -> str:
 def detach_citizen(citizen_id: int, actor: Actor) -> int:
     """A deleted account's items stay in the queue, without the link to the account.
 
-    (PostgreSQL does this through the foreign key; SQLite does not enforce foreign keys.)
+    The foreign key would unlink them on its own (ON DELETE SET NULL, on both databases); done
+    here first, so the audit log says how many items lost the link.
     """
     result = db.session.execute(
         update(Eingang).where(Eingang.citizen_id == citizen_id).values(citizen_id=None)
