@@ -57,7 +57,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,10 @@ ANSWERS: dict[str, dict[str, str]] = {
 
 
 def child_answers() -> dict[str, str]:
-    born = date.today().replace(day=1) - timedelta(days=6 * 365 + 40)
+    from amtsweg.clock import berlin_today
+
+    # The office's day, as the app's own checks of the birth date use it.
+    born = berlin_today().replace(day=1) - timedelta(days=6 * 365 + 40)
     text = born.strftime("%d.%m.%Y")
     return {"first_name": "Lea", "last_name": "Muster", "birth_date": text,
             "nationality": "german", "nationality_country": "", "residence_title": "",
