@@ -250,8 +250,6 @@ def _save_valid_part(draft: Draft | None, answers: dict[str, Any], step: Step,
                      values: dict[str, Any], valid: bool) -> ResponseReturnValue:
     """Keep the answers that passed their checks; the page stays open until all do."""
     kept = {**values, **collect(form, only_valid=True)}
-    if draft is None and not any(value not in (None, "", False) for value in kept.values()):
-        return _saved_for_later(None)
     _put(answers, step, child_id, kept)
     if valid:
         _mark_done(answers, step_id)
@@ -330,6 +328,8 @@ def _new_child(draft: Draft | None) -> ResponseReturnValue:
     valid = form.check(_context(answers)) and valid
     step_id = f"person:{child_id}"
     if request.form.get("action") == SAVE_LATER:
+        if draft is None and not _has_answer(collect(form, only_valid=True)):
+            return _nothing_to_save(form, step, back_url)
         return _save_valid_part(draft, answers, step, child_id, step_id, form, {}, valid)
     if not valid:
         return _render_step(form, step, draft, back_url)
@@ -338,6 +338,24 @@ def _new_child(draft: Draft | None) -> ResponseReturnValue:
     _mark_open(answers, "children")
     draft = _save(draft, answers, step_id)
     return redirect(url_for(".children", public_id=draft.public_id))
+
+
+def _has_answer(values: dict[str, Any]) -> bool:
+    return any(value not in (None, "", False) for value in values.values())
+
+
+def _nothing_to_save(form: StepForm, step: Step, back_url: str) -> ResponseReturnValue:
+    """"Save and continue later" on the first page before any answer passed its checks: there
+    is no draft to keep yet."""
+    typed = any(isinstance(value, str) and value.strip()
+                for field in form.answer_fields() for value in field.raw_data or ())
+    if not typed:
+        flash(_("Nothing was saved: you had not entered anything yet."), "info")
+        return redirect(_overview_url())
+    # Leaving now would lose what was typed: the page stays, with what is wrong marked.
+    flash(_("Nothing has been saved yet. Correct the entries marked below to save them."),
+          "info")
+    return _render_step(form, step, None, back_url)
 
 
 @bp.route("/<public_id>/kind/<child_id>", methods=["GET", "POST"])

@@ -62,9 +62,26 @@ def test_save_and_continue_later_keeps_what_is_valid(app: Flask, wizard: Wizard)
     assert 'value="Lea"' in page
 
 
-def test_save_later_with_nothing_valid_creates_no_draft(app: Flask, wizard: Wizard) -> None:
-    response = wizard.post(f"{BASE}/neu", {"birth_date": "gestern"}, action="save_later")
+def test_save_later_with_nothing_valid_keeps_what_was_typed_on_the_page(
+        app: Flask, wizard: Wizard) -> None:
+    response = wizard.post(f"{BASE}/neu", {"first_name": "", "birth_date": "gestern"},
+                           action="save_later")
+    # No draft to keep yet, but leaving would lose "gestern": the page stays, with the error.
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'value="gestern"' in page
+    assert "Bisher wurde nichts gespeichert" in page
+    assert "kern-error" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Draft.id))) == 0
+
+
+def test_save_later_on_an_empty_first_page_says_nothing_was_saved(app: Flask,
+                                                                   wizard: Wizard) -> None:
+    response = wizard.post(f"{BASE}/neu", {"first_name": " "}, action="save_later")
     assert response.status_code == 302
+    overview = wizard.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Es wurde nichts gespeichert" in overview
     with app.app_context():
         assert db.session.scalar(select(func.count(Draft.id))) == 0
 
