@@ -6,6 +6,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -66,13 +67,36 @@ class PageWatch:
             self.foreign_requests.append(request.url)
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[Page]:
-    context = browser.new_context(locale="de-DE")
+# WCAG 2.1 SC 1.4.10 (Reflow): content readable at 320 CSS pixels wide without scrolling
+# sideways, the width of a small phone and of a desktop window zoomed to 400 %.
+NARROW = {"width": 320, "height": 640}
+
+
+def _watched_page(browser: Browser, live_server: str, **options: Any) -> Iterator[Page]:
+    context = browser.new_context(locale="de-DE", **options)
     page = context.new_page()
     page.watch = PageWatch(page, live_server)  # type: ignore[attr-defined]
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
+    yield from _watched_page(browser, live_server)
+
+
+@pytest.fixture
+def narrow_page(browser: Browser, live_server: str) -> Iterator[Page]:
+    """A page 320 CSS pixels wide (see NARROW)."""
+    yield from _watched_page(browser, live_server, viewport=NARROW)
+
+
+@pytest.fixture(params=["wide", "narrow"])
+def page_at_both_widths(request: pytest.FixtureRequest, browser: Browser,
+                        live_server: str) -> Iterator[Page]:
+    """The test runs twice: in a desktop window, and 320 CSS pixels wide (see NARROW)."""
+    options = {"viewport": NARROW} if request.param == "narrow" else {}
+    yield from _watched_page(browser, live_server, **options)
 
 
 def axe_violations(page: Page) -> list[dict[str, object]]:
@@ -103,6 +127,26 @@ def assert_clean(page: Page, name: str) -> None:
     assert csp == [], (name, csp)
     violations = axe_violations(page)
     assert violations == [], (name, page.url, violations)
+    assert_reflows(page, name)
+
+
+def assert_reflows(page: Page, name: str) -> None:
+    """Nothing makes the page scroll sideways: what is wider than the window (a table) scrolls
+    inside its own box. Axe-core does not check this (WCAG 1.4.10)."""
+    width, scroll_width, wide = page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        const contained = (element) => {
+            for (let box = element.parentElement; box; box = box.parentElement) {
+                if (getComputedStyle(box).overflowX !== "visible") return true;
+            }
+            return false;
+        };
+        const wide = [...document.body.querySelectorAll("*")]
+            .filter((e) => e.getBoundingClientRect().right > width + 1 && !contained(e))
+            .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+        return [width, document.documentElement.scrollWidth, wide];
+    }""")
+    assert scroll_width <= width, (name, page.url, scroll_width, width, wide)
 
 
 def pdf_file(text: str) -> bytes:

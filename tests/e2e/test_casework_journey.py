@@ -167,8 +167,11 @@ def citizen_reads_the_bescheid(page: Page, base: str, case: RoutedCase, tmp_path
 
 
 def test_a_caseworker_takes_a_routed_case_to_a_bescheid_the_citizen_reads(
-        app: Flask, page: Page, live_server: str, tmp_path: Path,
+        app: Flask, page_at_both_widths: Page, live_server: str, tmp_path: Path,
         people: dict[str, Staff | Citizen]) -> None:
+    # Also 320 CSS pixels wide: a caseworker may zoom to 400 % (WCAG 1.4.10), a citizen reads
+    # the Bescheid on a phone.
+    page = page_at_both_widths
     case = routed_uvg_case(app, _citizen(people), _staff(people, "clerk"),
                            _staff(people, "caseworker"))
     caseworker_handles_the_case(page, live_server, case)

@@ -70,8 +70,9 @@ def write_pdf(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_citizen_applies_for_uvg_and_follows_up(
-        app: Flask, page: Page, live_server: str, tmp_path: Path,
+        app: Flask, page_at_both_widths: Page, live_server: str, tmp_path: Path,
         create_citizen: Callable[..., Citizen]) -> None:
+    page = page_at_both_widths  # a desktop window, and a phone's 320 CSS pixels
     citizen = create_citizen("maria@example.org")
     sign_in(page, live_server, "maria@example.org")
 

@@ -4,7 +4,9 @@ Each form is sent empty, and where a person can type something wrong, with wrong
 page must say so the way a screen reader user needs it: the title starts with "Fehler:", the
 error summary is shown and has the focus (so it is read out first), every error in it links
 to its field and following the link puts the focus into that field, and the page in that
-state passes axe-core's WCAG 2.1 AA rules without a CSP error or a foreign request.
+state passes axe-core's WCAG 2.1 AA rules without a CSP error or a foreign request. Every page
+is 320 CSS pixels wide, a small phone's width: nothing in the error state (an error beside its
+question, a long word) may make it scroll sideways (WCAG 1.4.10).
 
 The forms and their pages come from the portal's routes; the table below names each one.
 The data behind the pages (a draft, a submission, a message from the office) is set up the
@@ -117,8 +119,9 @@ def send_and_check(page: Page, base: str, case: FormCase, tmp_path: Path) -> Non
 
 
 def test_the_account_forms_show_their_errors_accessibly(
-        app: Flask, page: Page, live_server: str, tmp_path: Path,
+        app: Flask, narrow_page: Page, live_server: str, tmp_path: Path,
         create_citizen: Callable[..., Citizen]) -> None:
+    page = narrow_page
     citizen = create_citizen(EMAIL)
     with app.test_request_context():
         reset = make_token(citizen, Purpose.RESET_PASSWORD)
@@ -274,8 +277,9 @@ def signed_in_cases(found: Papers) -> list[FormCase]:
 
 
 def test_the_citizens_forms_show_their_errors_accessibly(
-        app: Flask, page: Page, live_server: str, tmp_path: Path,
+        app: Flask, narrow_page: Page, live_server: str, tmp_path: Path,
         create_citizen: Callable[..., Citizen]) -> None:
+    page = narrow_page
     citizen = create_citizen(EMAIL)
     found = papers(app, citizen)
     page.goto(live_server + "/konto/anmelden")

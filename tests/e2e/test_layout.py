@@ -1,9 +1,13 @@
 """The shell in a real browser: KERN loads from our origin, CSP holds, nothing third-party."""
 
-import pytest
-from playwright.sync_api import Page
+from collections.abc import Callable
 
-from tests.e2e.conftest import axe_violations, screenshot
+import pytest
+from playwright.sync_api import Page, expect
+
+from amtsweg.staff.models import Role, Staff
+from tests.e2e.casework_support import staff_sign_in
+from tests.e2e.conftest import assert_clean, axe_violations, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -20,3 +24,13 @@ def test_page_loads_clean_and_accessible(page: Page, live_server: str, path: str
     assert watch.foreign_requests == []
     assert [e for e in watch.console_errors if "Content Security Policy" in e] == []
     assert axe_violations(page) == []
+
+
+def test_the_second_factor_setup_fits_a_narrow_window(
+        narrow_page: Page, live_server: str, create_staff: Callable[..., Staff]) -> None:
+    create_staff("zweifaktor", roles=(Role.CASEWORKER,), fachbereiche=("uvg",))
+    staff_sign_in(narrow_page, live_server, "zweifaktor", "layout_2fa_sign_in")
+    narrow_page.goto(live_server + "/intern/zwei-faktor")
+    # The key for typing in is one long word: it wraps instead of widening the page.
+    expect(narrow_page.locator("code.totp-secret")).to_be_visible()
+    assert_clean(narrow_page, "layout_2fa_setup_narrow")
