@@ -345,8 +345,8 @@ def _has_answer(values: dict[str, Any]) -> bool:
 
 
 def _nothing_to_save(form: StepForm, step: Step, back_url: str) -> ResponseReturnValue:
-    """"Save and continue later" on the first page before any answer passed its checks: there
-    is no draft to keep yet."""
+    """The button "save and continue later" on the first page, before any answer passed its
+    checks: there is no draft to keep yet."""
     typed = any(isinstance(value, str) and value.strip()
                 for field in form.answer_fields() for value in field.raw_data or ())
     if not typed:
