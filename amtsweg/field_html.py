@@ -94,9 +94,13 @@ def _plain_select(field: Field, attrs: dict[str, Any]) -> Markup | None:
         f"<select {html_params(name=field.name, **params)}>{''.join(options)}</select>")
 
 
-def render_field(field: Field, extra_hint: Any = None, width: Any = None,
-                 **attrs: Any) -> Markup:
-    """Render any WTForms field; ``attrs`` go to the input element (autocomplete, ...)."""
+def render_field(field: Field, extra_hint: Any = None, width: Any = None, *,
+                 optional_mark: bool = True, **attrs: Any) -> Markup:
+    """Render any WTForms field; ``attrs`` go to the input element (autocomplete, ...).
+
+    ``optional_mark=False`` leaves out "– optional" beside a field that may stay empty only
+    because the form offers another way (an upload, or the box "I will send it later").
+    """
     kind = field.type
     if kind in ("HiddenField", "CSRFTokenField"):
         return Markup(field())  # noqa: S704 - a WTForms widget: escaped markup already
@@ -119,7 +123,8 @@ def render_field(field: Field, extra_hint: Any = None, width: Any = None,
         checkbox = field(class_=_modifier("kern-form-check__checkbox", field), **attrs)
         return _CHECKBOX.format(_modifier("kern-form-check", field), checkbox,
                                 field.label(class_="kern-label"), hint, error)
-    label = _LABEL.format(field.id, field.label.text, _optional(field))
+    label = _LABEL.format(field.id, field.label.text,
+                          _optional(field) if optional_mark else _EMPTY)
     if kind == "SelectField":
         select_attrs = {"class_": _modifier("kern-form-input__select", field), **attrs}
         control = _SELECT.format(_plain_select(field, select_attrs)

@@ -24,6 +24,7 @@ PAGE = """{% extends "layout.html" %}
 {{ field(form.kind) }}
 {{ field(form.consent) }}
 {{ upload_field(form.document, max_mb=20) }}
+{{ upload_field(form.evidence, max_mb=20, optional_mark=False) }}
 {{ submit("Weiter") }}
 </form>
 {% endblock %}"""
@@ -39,6 +40,7 @@ class SampleForm(FlaskForm):
     kind = SelectField("Kind", choices=[SelectChoice("a", "A"), SelectChoice("b", "B")])
     consent = BooleanField("I agree", validators=[DataRequired("You must agree")])
     document = FileField("Document")
+    evidence = FileField("Evidence")  # may stay empty only because the form offers "later"
 
 
 def _render(app: Flask, data: dict[str, str] | None) -> str:
@@ -62,6 +64,10 @@ def test_fields_have_labels_hints_and_optional_marks(app: Flask) -> None:
     assert 'autocomplete="name"' in page
     assert "– optional" in page.split('for="nickname"')[1].split("</label>")[0]
     assert "– optional" not in page.split('for="name"')[1].split("</label>")[0]
+    assert "– optional" in page.split('for="document"')[1].split("</label>")[0]
+    # Left out on request, and the request never becomes an attribute of the input.
+    assert "– optional" not in page.split('for="evidence"')[1].split("</label>")[0]
+    assert "optional_mark" not in page
     assert "<legend" in page
     assert "Marital status" in page
     assert "höchstens 20 MB" in page

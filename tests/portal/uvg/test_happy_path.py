@@ -43,6 +43,8 @@ def _two_children_ready_to_send(wizard: Wizard) -> None:
     assert "Geburtsurkunde" in documents_page
     assert "Jobcenter" in documents_page  # Ben is 13 and gets Bürgergeld
     assert "höchstens 20 MB" in documents_page  # the limit is stated beside the field
+    # Each document is needed (a file now, or the box "später nachreichen"): none is "optional".
+    assert "– optional" not in documents_page
     upload_everything(wizard, REQUIREMENTS)
     response = wizard.page("erklaerungen", DECLARATIONS)
     assert response.headers["Location"].endswith(f"/{wizard.public_id}/pruefen")
