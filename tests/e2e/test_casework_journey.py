@@ -132,6 +132,11 @@ def caseworker_handles_the_case(page: Page, base: str, case: RoutedCase) -> None
     expect(page.locator(MAIN)).to_contain_text("Postfach")
     expect(page.locator(MAIN)).to_contain_text("Bewilligung")
 
+    # The case's decisions listed in a table, which scrolls in its own box when narrow.
+    page.goto(f"{base}/intern/faelle/{case.fall_id}/bescheide")
+    assert_clean(page, "casework_10b_decisions_listed")
+    expect(page.locator(f"{MAIN} table")).to_contain_text(SUBJECT)
+
     # Back in the case file: the timeline shows the Bescheid, the E-Akte holds its PDF.
     page.goto(f"{base}/intern/faelle/{case.fall_id}")
     assert_clean(page, "casework_11_case_after_bescheid")
