@@ -99,8 +99,9 @@ def previous_month(month: date) -> date:
 
 
 def test_an_application_goes_through_the_whole_office(
-        app: Flask, page: Page, live_server: str, tmp_path: Path, smtp: SmtpServer,
-        office: dict[str, Staff]) -> None:
+        app: Flask, page_at_both_widths: Page, live_server: str, tmp_path: Path,
+        smtp: SmtpServer, office: dict[str, Staff]) -> None:
+    page = page_at_both_widths  # a desktop window, and 320 CSS pixels wide: every page reflows
     journey = Journey(page, live_server, tmp_path)
     today = berlin_today()
     month = today.replace(day=1)
