@@ -164,10 +164,9 @@ def _overview_url() -> str:
     return url_for(endpoint)
 
 
-def _saved_for_later(draft: Draft | None) -> ResponseReturnValue:
-    if draft is not None:
-        flash(_("Your application has been saved. You can continue it until %(date)s.",
-                date=format_date(draft.expires_at, "dd.MM.yyyy")), "success")
+def _saved_for_later(draft: Draft) -> ResponseReturnValue:
+    flash(_("Your application has been saved. You can continue it until %(date)s.",
+            date=format_date(draft.expires_at, "dd.MM.yyyy")), "success")
     return redirect(_overview_url())
 
 
