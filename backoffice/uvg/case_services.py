@@ -229,15 +229,36 @@ def _match_child(party: Party, application: Application) -> Mapping[str, Any]:
     return {}
 
 
-def _facts_from_answers(child: UvgChild, answers: Mapping[str, Any],
-                        child_answers: Mapping[str, Any], applicant: Party | None) -> None:
+@dataclass(frozen=True)
+class SharedAmounts:
+    """Monthly amounts an application with several children names for all of them together."""
+
+    maintenance_cents: int = 0
+    orphan_benefit_cents: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.maintenance_cents or self.orphan_benefit_cents)
+
+
+def _application_amounts(answers: Mapping[str, Any]) -> SharedAmounts:
     other = _part(answers, "other_parent")
-    if other.get("maintenance_paid") in ("regular", "irregular"):
-        # § 2 Abs. 3 Nr. 1 UVG: maintenance the other parent pays is deducted.
-        child.maintenance_cents = _cents(other.get("maintenance_amount"))
     orphan = _part(answers, "orphan")
-    if orphan.get("receives") == "yes":
-        child.orphan_benefit_cents = _cents(orphan.get("amount"))  # § 2 Abs. 3 Nr. 2 UVG
+    # § 2 Abs. 3 Nr. 1 UVG: maintenance the other parent pays is deducted; Nr. 2: orphan
+    # benefits are.
+    return SharedAmounts(
+        _cents(other.get("maintenance_amount"))
+        if other.get("maintenance_paid") in ("regular", "irregular") else 0,
+        _cents(orphan.get("amount")) if orphan.get("receives") == "yes" else 0)
+
+
+def _facts_from_answers(child: UvgChild, answers: Mapping[str, Any],
+                        child_answers: Mapping[str, Any], applicant: Party | None,
+                        amounts: SharedAmounts | None) -> None:
+    """Prefill one child's facts. ``amounts`` are the application's deductions when they are
+    this child's alone; ``None`` when the application names them for several children."""
+    if amounts is not None:
+        child.maintenance_cents = amounts.maintenance_cents
+        child.orphan_benefit_cents = amounts.orphan_benefit_cents
     school = _part(child_answers, "school")
     if school.get("attends_school") == "no":
         # § 2 Abs. 4 UVG: a child that left general school has its earnings counted; a
@@ -285,6 +306,10 @@ def applicant_of(fall: Fall) -> Party | None:
 class TakeOverResult:
     created: list[UvgChild]
     without_birth_date: list[str]  # names of child parties that lack a birth date
+    # Deductions the application names for all its children together: copied to none of them,
+    # since each child's claim is reduced only by what that child gets (§ 2 Abs. 3 UVG). The
+    # caseworker enters each child's share before confirming the facts.
+    to_split: SharedAmounts = SharedAmounts()
 
 
 def take_over_children(fall: Fall, actor: Actor) -> TakeOverResult:
@@ -301,6 +326,8 @@ def take_over_children(fall: Fall, actor: Actor) -> TakeOverResult:
     received = application.received_on or fall.opened_at.astimezone(BERLIN).date()
     created: list[UvgChild] = []
     missing: list[str] = []
+    amounts = _application_amounts(application.answers)
+    shared = len(application.children()) > 1
     for party in fall.parties:
         if party.role is not PartyRole.CHILD or party.id in existing:
             continue
@@ -313,7 +340,8 @@ def take_over_children(fall: Fall, actor: Actor) -> TakeOverResult:
                          application_date=received,
                          application_key=str(answers_child.get("id"))[:20]
                          if answers_child.get("id") else None)
-        _facts_from_answers(child, application.answers, answers_child, applicant)
+        _facts_from_answers(child, application.answers, answers_child, applicant,
+                            None if shared else amounts)
         db.session.add(child)
         created.append(child)
     db.session.flush()
@@ -323,7 +351,7 @@ def take_over_children(fall: Fall, actor: Actor) -> TakeOverResult:
         record(actor, "uvg.children_taken_over", "fall", fall.id,
                after={"children": [child.id for child in created],
                       "from_application": application.eingang_id})
-    return TakeOverResult(created, missing)
+    return TakeOverResult(created, missing, amounts if shared and created else SharedAmounts())
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,24 @@ def take_over(fall_id: int) -> ResponseReturnValue:
                 count=len(result.created)), "success")
     elif not result.without_birth_date:
         flash(_("There is no further child in the case to take over."), "info")
+    if result.to_split:
+        flash(_split_message(result.to_split), "warning")
     return _to_case(fall)
+
+
+def _split_message(amounts: services.SharedAmounts) -> str:
+    maintenance = services.euro(amounts.maintenance_cents)
+    orphan = services.euro(amounts.orphan_benefit_cents)
+    if amounts.maintenance_cents and amounts.orphan_benefit_cents:
+        named = _("maintenance of %(maintenance)s and orphan benefits of %(orphan)s",
+                  maintenance=maintenance, orphan=orphan)
+    elif amounts.maintenance_cents:
+        named = _("maintenance of %(maintenance)s", maintenance=maintenance)
+    else:
+        named = _("orphan benefits of %(orphan)s", orphan=orphan)
+    return _("The application names %(amounts)s a month for all children together. It was "
+             "taken over for none of them: enter each child's share in its facts.",
+             amounts=named)
 
 
 # --- facts ------------------------------------------------------------------------------------

@@ -258,6 +258,13 @@ class OtherParentForm(StepForm):
         applicant = rules.part(context.answers, "applicant")
         if applicant.get("marital_status") != rules.SINGLE:
             del self.paternity_established
+        if len(rules.children(context.answers)) > 1:
+            # One amount for several children is their total: the office splits it per child
+            # (§ 2 Abs. 3 Nr. 1 UVG deducts what each child gets), so the question says so.
+            self.maintenance_paid.label.text = _("Does the other parent pay maintenance for "
+                                                 "the children?")
+            self.maintenance_amount.label.text = _("How much maintenance per month for all "
+                                                   "children together, in euros?")
 
     def check(self, context: StepContext) -> bool:
         ok = super().check(context)
@@ -285,6 +292,15 @@ class OrphanForm(StepForm):
         "kind": Condition("receives", (rules.YES,), _l("Enter which benefit the child gets.")),
         "amount": Condition("receives", (rules.YES,), _l("Enter the amount per month.")),
     }
+
+    def setup(self, context: StepContext) -> None:
+        if len(rules.children(context.answers)) < 2:
+            return
+        # Orphan benefits are the child's own and deducted from its own claim only (§ 2 Abs. 3
+        # Nr. 2 UVG): with several children the office must learn which child gets them.
+        self.receives.label.text = _("Does one of the children receive orphan benefits?")
+        self.kind.label.text = _("Which benefit, for which child, and from whom?")
+        self.amount.label.text = _("Amount per month for all children together, in euros")
 
 
 class Sgb2Form(StepForm):

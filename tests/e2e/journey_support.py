@@ -32,11 +32,13 @@ MAIN = "main"
 SUBMIT = f"{MAIN} form button[type=submit]"
 SIGN_OUT = 'header form[action$="/abmelden"] button'
 CHILD_FIELDS = ("first_name", "last_name", "birth_date", "nationality", "living_since")
-# The other parent pays 120,50 EUR now and then (tests.portal.uvg.conftest.OTHER_PARENT):
-# irregular maintenance does not bar UVG (§ 1 Abs. 1 Nr. 3 UVG) but is deducted in full
-# (§ 2 Abs. 3 Nr. 1 UVG).
+# The other parent pays 120,50 EUR now and then for both children together
+# (tests.portal.uvg.conftest.OTHER_PARENT): irregular maintenance does not bar UVG (§ 1 Abs. 1
+# Nr. 3 UVG), but each child's share is deducted from that child's claim (§ 2 Abs. 3 Nr. 1 UVG).
+# The take-over leaves the total to the caseworker, who enters half for each child.
 MAINTENANCE_CENTS = 12_050
 CHILDREN = (("Lea", 7), ("Ben", 9))  # both in the age band 6–11 for the months paid
+MAINTENANCE_SHARE_CENTS = MAINTENANCE_CENTS // len(CHILDREN)
 
 
 def euro(cents: int) -> str:
@@ -50,10 +52,10 @@ def folded(text: str) -> str:
 
 
 def uvg_month_cents(month: date) -> int:
-    """What one child of 6 to 11 gets for ``month``: the table amount less the maintenance,
-    rounded up to whole euros (§ 9 Abs. 3 UVG)."""
+    """What one child of 6 to 11 gets for ``month``: the table amount less its share of the
+    maintenance, rounded up to whole euros (§ 9 Abs. 3 UVG)."""
     table = amount_row_for(month).cents_for("6-11")
-    return math.ceil((table - MAINTENANCE_CENTS) / 100) * 100
+    return math.ceil((table - MAINTENANCE_SHARE_CENTS) / 100) * 100
 
 
 @dataclass
@@ -275,9 +277,13 @@ def caseworker_decides(journey: Journey, fall_id: int, child_names: list[str],
                   "uvg-page")
     journey.click(journey.main.locator('form[action$="/kinder-uebernehmen"] button'),
                   "children-taken-over")
+    # The application named the maintenance for both children together: taken over for none.
+    expect(journey.main.locator(".kern-alert--warning")).to_contain_text(
+        f"Unterhalt von {euro(MAINTENANCE_CENTS)}")
     for number in range(1, len(child_names) + 1):
         journey.click(journey.main.locator('a[href$="/angaben"]').nth(number - 1),
                       f"facts-{number}")
+        page.fill('[name="maintenance"]', euro(MAINTENANCE_SHARE_CENTS).removesuffix(" €"))
         journey.click(SUBMIT, f"facts-{number}-confirmed")
     # One condition checked by hand: the paternity is proven by the birth certificate.
     section = journey.main.locator("section", has_text=child_names[0]).first

@@ -16,7 +16,16 @@ from backoffice.services import PartyData
 from backoffice.uvg import case_services as services
 from backoffice.uvg import eligibility
 from backoffice.uvg.models import ConditionState, UvgCalculation, UvgChildStatus
-from tests.backoffice.uvg.case.conftest import IBAN, TODAY, answers, confirm, taken_over
+from portal.services import Party
+from tests.backoffice.uvg.case.conftest import (
+    APPLICANT,
+    CHILD,
+    IBAN,
+    TODAY,
+    answers,
+    confirm,
+    taken_over,
+)
 
 
 def test_children_are_taken_over_with_the_answers_of_the_application(
@@ -40,6 +49,46 @@ def test_children_are_taken_over_with_the_answers_of_the_application(
     assert again.created == []
     kinds = list(db.session.scalars(select(FallEvent.kind).where(FallEvent.fall_id == fall.id)))
     assert kinds.count(services.UvgEventKind.CHECK_STARTED) == 1
+
+
+def two_children_answers(**overrides: object) -> dict[str, object]:
+    values = answers(**overrides)
+    values["children"] = [*values["children"], {"id": "k2", "person": {
+        "first_name": "Ben", "last_name": "Müller", "birth_date": "2015-06-02",
+        "nationality": "german", "living_since": "2015-06-02"}}]
+    return values
+
+
+BEN = Party("child", "Ben", "Müller", "2015-06-02")
+
+
+def test_amounts_named_for_several_children_go_to_none_of_them(
+        applied_case: Callable[..., Fall]) -> None:
+    # § 2 Abs. 3 UVG deducts from each child's claim what that child gets. An application for
+    # two children names one total: copied to both, it was deducted twice.
+    values = two_children_answers(
+        other_parent={"first_name": "Tom", "last_name": "Schmidt",
+                      "maintenance_paid": "regular", "maintenance_amount": 12_050},
+        orphan={"receives": "yes", "kind": "Halbwaisenrente für Lea", "amount": 20_000})
+    fall = applied_case(values, parties=(CHILD, BEN, APPLICANT))
+    result = services.take_over_children(fall, SYSTEM)
+    assert sorted(child.application_key or "" for child in result.created) == ["k1", "k2"]
+    for child in result.created:
+        assert child.maintenance_cents == 0
+        assert child.orphan_benefit_cents == 0
+        assert child.payee_iban == IBAN  # what is the same for every child is still taken over
+    assert result.to_split == services.SharedAmounts(12_050, 20_000)
+    # Taken over already: nothing left to split the second time.
+    assert not services.take_over_children(fall, SYSTEM).to_split
+
+
+def test_one_child_gets_the_amounts_and_nothing_is_left_to_split(
+        applied_case: Callable[..., Fall]) -> None:
+    fall = applied_case(answers(orphan={"receives": "yes", "amount": 3_000}))
+    result = services.take_over_children(fall, SYSTEM)
+    [child] = result.created
+    assert (child.maintenance_cents, child.orphan_benefit_cents) == (5_000, 3_000)
+    assert not result.to_split
 
 
 def test_hostile_answers_are_ignored_not_trusted(applied_case: Callable[..., Fall]) -> None:

@@ -18,9 +18,10 @@ from backoffice.decisions.models import Decision, DecisionStatus
 from backoffice.models import AccessLogEntry, Fall
 from backoffice.uvg import case_services as services
 from backoffice.uvg.models import UvgChild, UvgChildStatus, UvgConditionAssessment
+from portal.services import Party
 from tests.amtsweg.mail.support import post_form
 from tests.backoffice.support import text
-from tests.backoffice.uvg.case.conftest import IBAN, TODAY
+from tests.backoffice.uvg.case.conftest import APPLICANT, CHILD, IBAN, TODAY, answers
 from tests.conftest import csrf_token, sign_in_citizen, sign_in_staff
 
 
@@ -105,6 +106,32 @@ def test_from_the_routed_application_to_the_issued_bewilligung(
     assert response.status_code == 302, text(response)
     assert "/bescheide/" in response.headers["Location"]
     assert len(services.changes_of(fall)) == 1
+
+
+def test_taking_over_two_children_asks_to_split_the_amounts_named_for_both(
+        signed_in: FlaskClient, applied_case: Callable[..., Fall]) -> None:
+    values = answers(other_parent={"first_name": "Tom", "last_name": "Schmidt",
+                                   "maintenance_paid": "regular", "maintenance_amount": 12_050},
+                     orphan={"receives": "yes", "kind": "Halbwaisenrente für Lea",
+                             "amount": 20_000})
+    values["children"].append({"id": "k2", "person": {
+        "first_name": "Ben", "last_name": "Müller", "birth_date": "2015-06-02",
+        "nationality": "german", "living_since": "2015-06-02"}})
+    fall = applied_case(values, parties=(CHILD, Party("child", "Ben", "Müller", "2015-06-02"),
+                                         APPLICANT))
+    response = signed_in.post(f"{base(fall)}/kinder-uebernehmen",
+                              data={"csrf_token": csrf_token(signed_in, base(fall))},
+                              follow_redirects=True)
+    page = text(response)
+    assert "2 Kind(er) aus dem Antrag übernommen" in page
+    assert ("Der Antrag nennt Unterhalt von 120,50 € und Waisenbezüge von 200,00 € im Monat "
+            "für alle Kinder zusammen.") in page
+    assert "kern-alert--warning" in page
+    db.session.expire_all()
+    amounts = db.session.execute(select(UvgChild.maintenance_cents,
+                                        UvgChild.orphan_benefit_cents)
+                                 .where(UvgChild.fall_id == fall.id)).all()
+    assert [tuple(row) for row in amounts] == [(0, 0), (0, 0)]
 
 
 @pytest.mark.parametrize(("values", "shown"), [
