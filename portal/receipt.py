@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from flask_babel import format_datetime
@@ -48,6 +48,7 @@ _RULE = colors.HexColor("#d0d3e0")
 _GREY = colors.HexColor("#404565")
 
 Font = tuple[str, float, float]  # name, size, leading
+_PAGE_TOTAL = "page_total"  # the form that prints the number of pages
 
 
 class _Writer:
@@ -59,8 +60,9 @@ class _Writer:
     text, so nothing a citizen typed is ever read as markup.
     """
 
-    def __init__(self, canvas: Canvas, footer: str) -> None:
-        self.canvas, self.footer = canvas, footer
+    def __init__(self, canvas: Canvas, footer: Callable[[int], str]) -> None:
+        self.canvas = canvas
+        self.footer = footer  # page number -> "Eingangsbestätigung … – Seite 1 von"
         self.page, self.y = 1, _TOP
         # All text of a page goes into one text object, font and colour set only on a change:
         # a text object per cell, each with its own state, was most of the drawing time.
@@ -73,14 +75,29 @@ class _Writer:
         self.text, self.text_state = None, None
 
     def _foot(self) -> None:
+        # "Seite 1 von 3": the total is a form drawn on every page and filled in by ``finish``,
+        # once it is known (a form may be used before it is defined). Its slot is as wide as
+        # two digits.
         self._end_text()
-        self.canvas.setFont(*_SMALL[:2])
-        self.canvas.setFillColor(colors.black)
-        self.canvas.drawRightString(_LEFT + _WIDTH, 12 * mm, f"{self.footer} {self.page}")
+        canvas = self.canvas
+        canvas.setFont(*_SMALL[:2])
+        canvas.setFillColor(colors.black)
+        total_at = _LEFT + _WIDTH - stringWidth("99", *_SMALL[:2])
+        canvas.drawRightString(total_at - stringWidth(" ", *_SMALL[:2]), 12 * mm,
+                               self.footer(self.page))
+        canvas.saveState()
+        canvas.translate(total_at, 12 * mm)
+        canvas.doForm(_PAGE_TOTAL)
+        canvas.restoreState()
 
     def finish(self) -> None:
         self._foot()
         self.canvas.showPage()
+        self.canvas.beginForm(_PAGE_TOTAL)
+        self.canvas.setFont(*_SMALL[:2])
+        self.canvas.setFillColor(colors.black)
+        self.canvas.drawString(0, 0, str(self.page))
+        self.canvas.endForm()
 
     def room_for(self, height: float) -> None:
         if self.y - height >= _BOTTOM:
@@ -179,7 +196,8 @@ def render_receipt(office: Office, submission: Submission, sections: Sequence[Su
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
     canvas.setTitle(_("Receipt %(reference)s", reference=submission.reference))
     canvas.setAuthor(office.name)
-    writer = _Writer(canvas, _("Receipt %(reference)s – page", reference=submission.reference))
+    writer = _Writer(canvas, lambda page: _("Receipt %(reference)s – page %(page)s of",
+                                            reference=submission.reference, page=page))
     writer.paragraph(office.name, _SMALL, _GREY)
     writer.paragraph(f"{office.street} · {office.postcode} {office.city}", _SMALL, _GREY)
     writer.space(6 * mm)

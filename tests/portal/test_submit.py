@@ -125,3 +125,8 @@ def test_the_receipt_keeps_every_character_of_long_and_hostile_answers(create_ci
     assert "".join(hostile.split()) in squeezed
     assert "Antwort119" in squeezed
     assert len(reader.pages) >= 3
+    # Each page says which of how many it is, so a missing page shows.
+    total = len(reader.pages)
+    for number, page in enumerate(reader.pages, start=1):
+        footer = " ".join(page.extract_text().split())
+        assert f"Seite {number} von {total}" in footer, footer[-120:]
