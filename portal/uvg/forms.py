@@ -207,6 +207,11 @@ class ApplicantForm(StepForm):
     def prefill(cls, context: StepContext) -> dict[str, Any]:
         return {"email": context.account_email}
 
+    def setup(self, context: StepContext) -> None:
+        if len(rules.children(context.answers)) > 1:
+            self.lives_with_other_parent.label.text = _(
+                "Do you live together with the children's other parent?")
+
 
 MAINTENANCE_LABELS = {
     rules.MAINTENANCE_REGULAR: _l("Yes, regularly"),

@@ -117,20 +117,22 @@ def test_two_children_through_to_the_confirmation(app: Flask, wizard: Wizard) ->
             assert social_data not in body
 
 
-def test_amounts_asked_once_for_several_children_say_they_are_the_total(
+def test_questions_asked_once_for_several_children_speak_of_all_of_them(
         wizard: Wizard) -> None:
     # One maintenance amount and one orphan answer serve every child of the application; the
     # office deducts from each child only its own share (§ 2 Abs. 3 UVG), so with several
     # children the questions ask for the total and which child gets orphan benefits.
     wizard.start(child_answers("Lea", 6))
     single = {tail: wizard.client.get(wizard.url(tail)).get_data(as_text=True)
-              for tail in ("anderer-elternteil", "waisenbezuege")}
+              for tail in ("antragsteller", "anderer-elternteil", "waisenbezuege")}
+    assert "Leben Sie mit dem anderen Elternteil des Kindes zusammen?" in single["antragsteller"]
     assert "Wie viel Unterhalt im Monat, in Euro?" in single["anderer-elternteil"]
     assert "Bekommt das Kind Waisenbezüge?" in single["waisenbezuege"]
     assert "alle Kinder zusammen" not in "".join(single.values())
 
     _two_children_ready_to_send(wizard)
     for tail, questions in (
+            ("antragsteller", ("Leben Sie mit dem anderen Elternteil der Kinder zusammen?",)),
             ("anderer-elternteil", ("Zahlt der andere Elternteil Unterhalt für die Kinder?",
                                     "Wie viel Unterhalt im Monat für alle Kinder zusammen, in "
                                     "Euro?")),
