@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -193,7 +193,9 @@ def render_receipt(office: Office, submission: Submission, sections: Sequence[Su
                    documents: Sequence[ReceiptDocument]) -> bytes:
     """Build the receipt PDF in memory (a few pages of text; files are only listed)."""
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    # /Lang: the receipt is written in the citizen's language; a screen reader reads it so.
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1,
+                    lang=str(get_locale() or "de").replace("_", "-"))
     canvas.setTitle(_("Receipt %(reference)s", reference=submission.reference))
     canvas.setAuthor(office.name)
     writer = _Writer(canvas, lambda page: _("Receipt %(reference)s – page %(page)s of",

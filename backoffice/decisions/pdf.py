@@ -293,8 +293,10 @@ def _section(section: BescheidSection, styles: dict[str, ParagraphStyle]) -> lis
 def render_bescheid(data: BescheidData) -> bytes:
     """The Bescheid as PDF bytes."""
     buffer = io.BytesIO()
+    # /Lang lets a screen reader read the letter in German (§ 19 SGB X: German is the
+    # official language).
     doc = BaseDocTemplate(buffer, pagesize=A4, title=data.subject, author=data.office_name,
-                          subject=data.aktenzeichen, creator="Amtsweg")
+                          subject=data.aktenzeichen, creator="Amtsweg", lang="de-DE")
     body_width = PAGE_WIDTH - LEFT - RIGHT
     # DIN 5008 form B: the subject line begins about 98 mm from the top.
     first = Frame(LEFT, FOOTER_HEIGHT + 4 * mm, body_width,

@@ -100,8 +100,10 @@ def render_letter(data: BescheidData, body: LetterBody) -> bytes:
     """The letter as PDF bytes. ``data`` carries the office, addressee, date and subject as for
     a Bescheid (its tenor, Begründung and remedy fields are not printed)."""
     buffer = io.BytesIO()
+    # /Lang lets a screen reader read the letter in German (§ 19 SGB X: German is the
+    # official language).
     doc = BaseDocTemplate(buffer, pagesize=A4, title=data.subject, author=data.office_name,
-                          subject=data.aktenzeichen, creator="Amtsweg")
+                          subject=data.aktenzeichen, creator="Amtsweg", lang="de-DE")
     body_width = PAGE_WIDTH - LEFT - RIGHT
     # DIN 5008 form B, as the Bescheid: the subject line begins about 98 mm from the top.
     first = Frame(LEFT, FOOTER_HEIGHT + 4 * mm, body_width,

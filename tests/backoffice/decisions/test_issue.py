@@ -50,6 +50,13 @@ def pdf_text(document_id: int | None) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
+def pdf_language(document_id: int | None) -> object:
+    document = db.session.get(Document, document_id)
+    assert document is not None
+    with open_document(document) as stream:
+        return PdfReader(io.BytesIO(stream.read())).trailer["/Root"].get("/Lang")
+
+
 def flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -114,6 +121,8 @@ def test_the_pdf_holds_every_required_part(app_ctx: None, create_case: Callable[
                  "Verwaltungsgericht Würzburg", "Seite 1 von 1"):
         assert part in text, part
     assert decision.rechtsbehelfsbelehrung.startswith("Gegen diesen Bescheid")
+    # A screen reader reads the Bescheid in German.
+    assert pdf_language(decision.document_id) == "de-DE"
 
 
 def test_a_long_begruendung_runs_over_pages_with_numbers(
