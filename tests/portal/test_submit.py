@@ -126,7 +126,7 @@ def test_the_receipt_keeps_every_character_of_long_and_hostile_answers(create_ci
     assert "Antwort119" in squeezed
     assert len(reader.pages) >= 3
     # Written in the citizen's language, and marked so for screen readers.
-    assert reader.trailer["/Root"].get("/Lang") == "de"
+    assert reader.root_object.get("/Lang") == "de"
     # Each page says which of how many it is, so a missing page shows.
     total = len(reader.pages)
     for number, page in enumerate(reader.pages, start=1):

@@ -54,7 +54,7 @@ def pdf_language(document_id: int | None) -> object:
     document = db.session.get(Document, document_id)
     assert document is not None
     with open_document(document) as stream:
-        return PdfReader(io.BytesIO(stream.read())).trailer["/Root"].get("/Lang")
+        return PdfReader(io.BytesIO(stream.read())).root_object.get("/Lang")
 
 
 def flat(text: str) -> str:

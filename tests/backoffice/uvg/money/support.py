@@ -88,7 +88,7 @@ def letter_language(document_id: int | None) -> object:
     document = db.session.get(Document, document_id)
     assert document is not None
     with get_blobstore().open(document.storage_key) as stored:
-        return PdfReader(io.BytesIO(stored.read())).trailer["/Root"].get("/Lang")
+        return PdfReader(io.BytesIO(stored.read())).root_object.get("/Lang")
 
 
 def letter_text(document_id: int | None) -> str:
