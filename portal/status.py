@@ -19,6 +19,7 @@ from amtsweg.extensions import db
 from amtsweg.postbox.models import PostboxKind, PostboxMessage
 from amtsweg.postbox.services import messages_about
 from amtsweg.translate import lazy_gettext as _l
+from backoffice.decisions.models import Decision, DecisionStatus
 from clearing.models import Eingang, EingangKind, EingangStatus, RejectionReason
 from portal.models import Submission
 
@@ -58,8 +59,51 @@ KIND_WORDS: dict[EingangKind, Any] = {
 }
 
 
+# The last step of the issue's plain words (eingegangen … entschieden). The queue knows nothing
+# of it: a routed item is decided once its case has issued a Bescheid to this citizen.
+DECIDED = StatusWord(
+    _l("decided"),
+    _l("We have decided. The Bescheid is in your postbox; it says how you can object."),
+    "success")
+
+# What the office answers with a Bescheid; a message or documents sent later are not decided.
+_DECIDED_BY_BESCHEID = frozenset({EingangKind.NEUANTRAG, EingangKind.VERAENDERUNG,
+                                  EingangKind.WIDERSPRUCH})
+
+
 def status_word(status: EingangStatus) -> StatusWord:
     return STATUS_WORDS[status]
+
+
+def bescheide_for(submissions: Iterable[Submission],
+                  citizen_id: int) -> dict[int, PostboxMessage]:
+    """Submission id -> the latest Bescheid its case sent to this citizen after it arrived.
+
+    Only Bescheide in the citizen's own postbox count: a case's decisions addressed to someone
+    else (the other parent) never show here.
+    """
+    decidable = [item for item in submissions if item.kind in _DECIDED_BY_BESCHEID
+                 and item.eingang.status is EingangStatus.ROUTED and item.eingang.fall_id]
+    if not decidable:
+        return {}
+    rows = db.session.execute(
+        select(Decision.fall_id, PostboxMessage)
+        .join(PostboxMessage, PostboxMessage.id == Decision.postbox_message_id)
+        .where(Decision.fall_id.in_({item.eingang.fall_id for item in decidable}),
+               Decision.status == DecisionStatus.ISSUED,
+               PostboxMessage.citizen_id == citizen_id)
+        .order_by(PostboxMessage.created_at, PostboxMessage.id)).all()
+    found: dict[int, PostboxMessage] = {}
+    for item in decidable:
+        later = [message for fall_id, message in rows
+                 if fall_id == item.eingang.fall_id and message.created_at >= item.submitted_at]
+        if later:
+            found[item.id] = later[-1]
+    return found
+
+
+def submission_status(submission: Submission, bescheid: PostboxMessage | None) -> StatusWord:
+    return DECIDED if bescheid is not None else status_word(submission.eingang.status)
 
 
 @dataclass(frozen=True)
@@ -103,8 +147,26 @@ def timeline(original: Submission, follow_ups: list[Submission],
                               submission=item) for item in follow_ups]
     entries += _status_changes(original.eingang_id)
     eingang_ids = [original.eingang_id, *(item.eingang_id for item in follow_ups)]
-    entries += _message_entries(messages_about(eingang_ids, citizen_id))
+    messages = messages_about(eingang_ids, citizen_id)
+    # A Bescheid is addressed to the case, not to an intake item: the ones sent after this
+    # submission or a follow-up of it, each once.
+    shown = {message.id for message in messages}
+    messages += [message for message in _bescheide_since(original, citizen_id)
+                 if message.id not in shown]
+    entries += _message_entries(messages)
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def _bescheide_since(original: Submission, citizen_id: int) -> list[PostboxMessage]:
+    fall_id = original.eingang.fall_id
+    if fall_id is None:
+        return []
+    return list(db.session.scalars(
+        select(PostboxMessage)
+        .join(Decision, Decision.postbox_message_id == PostboxMessage.id)
+        .where(Decision.fall_id == fall_id, Decision.status == DecisionStatus.ISSUED,
+               PostboxMessage.citizen_id == citizen_id,
+               PostboxMessage.created_at >= original.submitted_at)))
 
 
 def rejection_letter(original: Submission, citizen_id: int) -> PostboxMessage | None:

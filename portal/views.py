@@ -55,9 +55,10 @@ from portal.models import Draft, Submission, SubmissionDocument
 from portal.services import new_public_id
 from portal.status import (
     KIND_WORDS,
+    bescheide_for,
     rejection_letter,
     rejection_reason,
-    status_word,
+    submission_status,
     timeline,
 )
 from storage.models import Document
@@ -239,10 +240,13 @@ def submissions() -> ResponseReturnValue:
         select(Submission).where(Submission.citizen_id == citizen.id,
                                  Submission.parent_id.is_(None))
         .order_by(Submission.submitted_at.desc(), Submission.id.desc())).all()
+    bescheide = bescheide_for(originals, citizen.id)
     return render_template(
         "portal/submissions.html", drafts=drafts, submissions=originals,
         resume_urls={draft.id: _resume_url(draft) for draft in drafts},
-        service_title=_service_title, status_word=status_word, kind_words=KIND_WORDS)
+        service_title=_service_title, kind_words=KIND_WORDS,
+        statuses={item.id: submission_status(item, bescheide.get(item.id))
+                  for item in originals})
 
 
 def _service_title(code: str | None) -> str:
@@ -259,9 +263,11 @@ def submission_detail(public_id: str) -> ResponseReturnValue:
                                  Submission.citizen_id == citizen.id)
         .order_by(Submission.submitted_at, Submission.id)).all()
     summary = submission.eingang.payload.get("summary") or []
+    bescheid = bescheide_for([submission], citizen.id).get(submission.id)
     return render_template(
         "portal/submission.html", submission=submission, summary=summary,
-        status=status_word(submission.eingang.status), kind_words=KIND_WORDS,
+        status=submission_status(submission, bescheid), bescheid=bescheid,
+        kind_words=KIND_WORDS,
         timeline=timeline(submission, list(follow_ups), citizen.id),
         rejection=rejection_letter(submission, citizen.id),
         rejection_reason=rejection_reason(submission.eingang),

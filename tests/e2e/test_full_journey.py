@@ -159,6 +159,13 @@ def test_an_application_goes_through_the_whole_office(
     # § 4 UVG: from the month before the application arrived.
     assert applied_on == {today}
     assert euro(uvg_month_cents(month)) in bescheid, bescheid
+    # "Meine Anträge" says it in plain words, and the application's page leads to the Bescheid.
+    journey.click(journey.page.locator('header a[href="/konto/antraege"]').first,
+                  "my-applications-decided")
+    row = journey.main.locator("tbody tr", has_text=reference)
+    expect(row).to_contain_text("entschieden")
+    journey.click(row.get_by_role("link"), "application-decided")
+    expect(journey.main.get_by_role("link", name="Bescheid lesen")).to_have_count(1)
     journey.sign_out()
     # Mail said what happened, never what it is about (§ 35 SGB I): the link, the receipt's
     # reference, a note of a new message in the postbox.

@@ -4,17 +4,24 @@ only for the owner."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from amtsweg.audit.services import SYSTEM
 from amtsweg.citizens.models import Citizen
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
+from amtsweg.postbox.models import PostboxKind, PostboxMessage
+from amtsweg.staff.models import Role, Staff
+from backoffice.decisions.services import issue_decision
+from backoffice.models import Fall, Party, PartyRole
 from clearing.models import Eingang, EingangStatus
 from portal.models import Draft, Submission
+from tests.backoffice.decisions.conftest import draft_for, submit_and_route
 from tests.portal.conftest import pdf_bytes
 
 
@@ -121,3 +128,51 @@ def test_navigation_has_my_applications_and_postbox(signed_in: FlaskClient) -> N
     page = signed_in.get("/konto/antraege").get_data(as_text=True)
     assert 'href="/konto/antraege" aria-current="page">Meine Anträge</a>' in page
     assert 'href="/konto/postfach">Postfach</a>' in page
+
+
+@pytest.fixture
+def clearing_clerk(create_staff: Callable[..., Staff]) -> Staff:
+    return create_staff("clearing", roles=(Role.CLEARING,), fachbereiche=("uvg",))
+
+
+def test_an_application_is_decided_once_its_case_sends_this_citizen_a_bescheid(
+        app: Flask, signed_in: FlaskClient, citizen: Citizen, clearing_clerk: Staff) -> None:
+    with app.app_context():
+        fall, submission = submit_and_route(citizen, clearing_clerk)
+        fall_id, public_id = fall.id, submission.public_id
+    detail, overview = f"/konto/antraege/{public_id}", "/konto/antraege"
+    assert "in Bearbeitung" in signed_in.get(detail).get_data(as_text=True)
+
+    # A Bescheid of the same case to the other parent is none of this citizen's business.
+    with app.app_context():
+        case = db.session.get(Fall, fall_id)
+        assert case is not None
+        other_parent = Party(fall_id=case.id, role=PartyRole.OTHER_PARENT, first_name="Jan",
+                             last_name="Schmidt", address="Lindenweg 5\n97437 Haßfurt")
+        db.session.add(other_parent)
+        db.session.commit()
+        issue_decision(draft_for(case, addressee_party_id=other_parent.id,
+                                 subject="Bescheid an Jan Schmidt"), SYSTEM,
+                       today=date(2026, 11, 26))
+        db.session.commit()
+    page = signed_in.get(detail).get_data(as_text=True)
+    assert "in Bearbeitung" in page
+    assert "entschieden" not in page
+
+    with app.app_context():
+        case = db.session.get(Fall, fall_id)
+        assert case is not None
+        issue_decision(draft_for(case), SYSTEM, today=date(2026, 11, 26))
+        db.session.commit()
+        bescheid = db.session.scalar(select(PostboxMessage).where(
+            PostboxMessage.citizen_id == citizen.id,
+            PostboxMessage.kind == PostboxKind.BESCHEID))
+        assert bescheid is not None
+        bescheid_id = bescheid.public_id
+    page = signed_in.get(detail).get_data(as_text=True)
+    assert "entschieden" in page
+    assert "Wir haben entschieden." in page
+    assert f'href="/konto/postfach/{bescheid_id}"' in page  # "Bescheid lesen"
+    assert "Bescheid über Unterhaltsvorschuss für Lea Müller" in page  # in the timeline
+    assert "Jan Schmidt" not in page
+    assert "entschieden" in signed_in.get(overview).get_data(as_text=True)
