@@ -18,8 +18,10 @@ from amtsweg.audit.models import AuditEntry
 from amtsweg.extensions import db
 from amtsweg.postbox.models import PostboxKind, PostboxMessage
 from amtsweg.postbox.services import messages_about
+from amtsweg.translate import gettext as _
 from amtsweg.translate import lazy_gettext as _l
 from backoffice.decisions.models import Decision, DecisionStatus
+from backoffice.models import Fall
 from clearing.models import Eingang, EingangKind, EingangStatus, RejectionReason
 from portal.models import Submission
 
@@ -100,6 +102,24 @@ def bescheide_for(submissions: Iterable[Submission],
         if later:
             found[item.id] = later[-1]
     return found
+
+
+def latest_bescheid_named(original: Submission, citizen_id: int) -> str | None:
+    """The latest Bescheid the case sent this citizen, named as a Widerspruch names it."""
+    fall_id = original.eingang.fall_id
+    if fall_id is None:
+        return None
+    found = db.session.execute(
+        select(Decision.subject, Decision.decision_date, Fall.aktenzeichen)
+        .join(PostboxMessage, PostboxMessage.id == Decision.postbox_message_id)
+        .join(Fall, Fall.id == Decision.fall_id)
+        .where(Decision.fall_id == fall_id, Decision.status == DecisionStatus.ISSUED,
+               PostboxMessage.citizen_id == citizen_id)
+        .order_by(Decision.issued_at.desc(), Decision.id.desc()).limit(1)).first()
+    if found is None or found.decision_date is None:
+        return None
+    return _("%(subject)s of %(date)s, file number %(aktenzeichen)s", subject=found.subject,
+             date=found.decision_date.strftime("%d.%m.%Y"), aktenzeichen=found.aktenzeichen)
 
 
 def submission_status(submission: Submission, bescheid: PostboxMessage | None) -> StatusWord:

@@ -56,6 +56,7 @@ from portal.services import new_public_id
 from portal.status import (
     KIND_WORDS,
     bescheide_for,
+    latest_bescheid_named,
     rejection_letter,
     rejection_reason,
     submission_status,
@@ -205,6 +206,10 @@ def follow_up(public_id: str, action: str) -> ResponseReturnValue:
             chosen_files(form.attachments)))
         if response is not None:
             return response
+    if isinstance(form, WiderspruchForm) and not form.is_submitted():
+        # Most objections are against the latest Bescheid: named for the citizen to keep or
+        # change, so the office links the Widerspruch to the right decision.
+        form.decision.data = latest_bescheid_named(original, _signed_in().id)
     _prepare_key(form)
     return _render(f"portal/follow_up_{action}.html", form=form, original=original)
 

@@ -139,7 +139,7 @@ def test_an_application_is_decided_once_its_case_sends_this_citizen_a_bescheid(
         app: Flask, signed_in: FlaskClient, citizen: Citizen, clearing_clerk: Staff) -> None:
     with app.app_context():
         fall, submission = submit_and_route(citizen, clearing_clerk)
-        fall_id, public_id = fall.id, submission.public_id
+        fall_id, public_id, aktenzeichen = fall.id, submission.public_id, fall.aktenzeichen
     detail, overview = f"/konto/antraege/{public_id}", "/konto/antraege"
     assert "in Bearbeitung" in signed_in.get(detail).get_data(as_text=True)
 
@@ -158,6 +158,8 @@ def test_an_application_is_decided_once_its_case_sends_this_citizen_a_bescheid(
     page = signed_in.get(detail).get_data(as_text=True)
     assert "in Bearbeitung" in page
     assert "entschieden" not in page
+    widerspruch = signed_in.get(f"{detail}/widerspruch").get_data(as_text=True)
+    assert "Jan Schmidt" not in widerspruch
 
     with app.app_context():
         case = db.session.get(Fall, fall_id)
@@ -176,3 +178,7 @@ def test_an_application_is_decided_once_its_case_sends_this_citizen_a_bescheid(
     assert "Bescheid über Unterhaltsvorschuss für Lea Müller" in page  # in the timeline
     assert "Jan Schmidt" not in page
     assert "entschieden" in signed_in.get(overview).get_data(as_text=True)
+    # A Widerspruch names that Bescheid already; the citizen may change the text.
+    widerspruch = signed_in.get(f"{detail}/widerspruch").get_data(as_text=True)
+    assert ('value="Bescheid über Unterhaltsvorschuss für Lea Müller vom 20.11.2026, '
+            f'Aktenzeichen {aktenzeichen}"') in widerspruch
