@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -120,6 +120,31 @@ def latest_bescheid_named(original: Submission, citizen_id: int) -> str | None:
         return None
     return _("%(subject)s of %(date)s, file number %(aktenzeichen)s", subject=found.subject,
              date=found.decision_date.strftime("%d.%m.%Y"), aktenzeichen=found.aktenzeichen)
+
+
+@dataclass(frozen=True)
+class Objection:
+    """How a citizen objects to a Bescheid in the postbox: until when, and from which of their
+    submissions (``None`` when the case did not start online)."""
+
+    deadline: date | None
+    submission: Submission | None
+
+
+def objection_to(message: PostboxMessage) -> Objection | None:
+    """For a Bescheid in the citizen's postbox; ``None`` for any other message."""
+    if message.kind is not PostboxKind.BESCHEID:
+        return None
+    decision = db.session.scalar(select(Decision).where(
+        Decision.postbox_message_id == message.id, Decision.status == DecisionStatus.ISSUED))
+    if decision is None:
+        return None
+    original = db.session.scalar(
+        select(Submission).join(Eingang, Eingang.id == Submission.eingang_id)
+        .where(Eingang.fall_id == decision.fall_id, Submission.citizen_id == message.citizen_id,
+               Submission.parent_id.is_(None))
+        .order_by(Submission.submitted_at, Submission.id).limit(1))
+    return Objection(decision.objection_deadline, original)
 
 
 def submission_status(submission: Submission, bescheid: PostboxMessage | None) -> StatusWord:

@@ -57,6 +57,7 @@ from portal.status import (
     KIND_WORDS,
     bescheide_for,
     latest_bescheid_named,
+    objection_to,
     rejection_letter,
     rejection_reason,
     submission_status,
@@ -339,7 +340,8 @@ def postbox_message(public_id: str) -> ResponseReturnValue:
             return response
     if form is not None:
         _prepare_key(form)
-    return _render("portal/postbox_message.html", message=message, form=form)
+    return _render("portal/postbox_message.html", message=message, form=form,
+                   objection=objection_to(message))
 
 
 @bp.get("/konto/postfach/<public_id>/anhang")

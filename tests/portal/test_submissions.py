@@ -178,6 +178,10 @@ def test_an_application_is_decided_once_its_case_sends_this_citizen_a_bescheid(
     assert "Bescheid über Unterhaltsvorschuss für Lea Müller" in page  # in the timeline
     assert "Jan Schmidt" not in page
     assert "entschieden" in signed_in.get(overview).get_data(as_text=True)
+    # The Bescheid in the postbox says until when it can be challenged and leads to the form.
+    message = signed_in.get(f"/konto/postfach/{bescheid_id}").get_data(as_text=True)
+    assert "Die Frist für einen Rechtsbehelf endet am 30.12.2026." in message
+    assert f'href="{detail}/widerspruch"' in message
     # A Widerspruch names that Bescheid already; the citizen may change the text.
     widerspruch = signed_in.get(f"{detail}/widerspruch").get_data(as_text=True)
     assert ('value="Bescheid über Unterhaltsvorschuss für Lea Müller vom 20.11.2026, '
