@@ -35,13 +35,13 @@ class FactsForm(FlaskForm):
         _l("Application received on"),
         validators=[InputRequired(message=_l("Enter the day the application arrived."))],
         description=_l("§ 4 UVG: at most the month before this month is paid."))
-    requested_from = MonthField(_l("First month asked for (optional)"),
+    requested_from = MonthField(_l("First month asked for"),
                                 description=_l("MM.YYYY; empty: as early as § 4 UVG allows."))
-    maintenance = MoneyField(_l("Maintenance paid by the other parent per month (optional)"),
+    maintenance = MoneyField(_l("Maintenance paid by the other parent per month"),
                              description=_l("§ 2 Abs. 3 Nr. 1 UVG, in euros"))
-    orphan_benefit = MoneyField(_l("Orphan benefits per month (optional)"),
+    orphan_benefit = MoneyField(_l("Orphan benefits per month"),
                                 description=_l("§ 2 Abs. 3 Nr. 2 UVG, in euros"))
-    child_income = MoneyField(_l("The child's gross earnings per month (optional)"),
+    child_income = MoneyField(_l("The child's gross earnings per month"),
                               description=_l("§ 2 Abs. 4 UVG: only once the child has left "
                                              "general school"))
     left_school = BooleanField(_l("The child no longer attends a general school"))
@@ -51,7 +51,7 @@ class FactsForm(FlaskForm):
         DataRequired(message=_l("Enter the account holder.")), _max(140)])
     payee_iban = StringField(_l("IBAN"), validators=[
         DataRequired(message=_l("Enter the IBAN.")), _max(42)])
-    payee_bic = StringField(_l("BIC (optional)"), validators=[Optional(), _max(11)])
+    payee_bic = StringField(_l("BIC"), validators=[Optional(), _max(11)])
 
 
 class AssessForm(FlaskForm):
@@ -67,7 +67,7 @@ class AssessForm(FlaskForm):
 
 
 class CalculateForm(FlaskForm):
-    until = MonthField(_l("Calculate until (optional)"),
+    until = MonthField(_l("Calculate until"),
                        description=_l("MM.YYYY; empty: until the entitlement ends."))
 
 
@@ -97,11 +97,11 @@ class ChangeForm(FlaskForm):
         InputRequired(message=_l("Enter the day the change takes effect."))])
     reported_on = GermanDateField(_l("Reported on"), validators=[
         InputRequired(message=_l("Enter the day the change was reported."))])
-    maintenance = MoneyField(_l("New maintenance per month (optional)"),
+    maintenance = MoneyField(_l("New maintenance per month"),
                              description=_l("Empty: unchanged"))
-    orphan_benefit = MoneyField(_l("New orphan benefits per month (optional)"),
+    orphan_benefit = MoneyField(_l("New orphan benefits per month"),
                                 description=_l("Empty: unchanged"))
-    child_income = MoneyField(_l("New gross earnings of the child per month (optional)"),
+    child_income = MoneyField(_l("New gross earnings of the child per month"),
                               description=_l("Empty: unchanged"))
     left_school = SelectField(_l("The child has left general school"), choices=[
         SelectChoice(value, label) for value, label in FLAG_CHOICES], default="")
@@ -112,7 +112,7 @@ class ChangeForm(FlaskForm):
         SelectChoice("", _l("Please choose"))] + [
         SelectChoice(reason.value, label) for reason, label in UVG_END_REASON_LABELS.items()],
         default="")
-    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), _max(MAX_NOTE)])
+    note = TextAreaField(_l("Note for the file"), validators=[Optional(), _max(MAX_NOTE)])
 
     def change_kind(self) -> UvgChangeKind:
         return UvgChangeKind(self.kind.data)

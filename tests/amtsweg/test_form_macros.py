@@ -151,3 +151,22 @@ def test_select_options_are_written_as_the_widget_writes_them(app: Flask) -> Non
         assert " required" in str(_plain_select(form.required, {}))
         # An option with attributes of its own is left to the widget.
         assert _plain_select(form.custom, {}) is None
+
+
+def _form_classes(root: type[FlaskForm]) -> list[type[FlaskForm]]:
+    found = []
+    for subclass in root.__subclasses__():
+        found += [subclass, *_form_classes(subclass)]
+    return found
+
+
+def test_no_label_writes_optional_itself(app: Flask) -> None:
+    # The macro marks every field without a required validator "– optional"; a label saying
+    # "(optional)" as well reads "Berechnen bis (optional) – optional".
+    assert app is not None  # every blueprint, and so every form class, is imported
+    labels = {f"{form.__module__}.{form.__name__}.{name}": str(unbound.args[0])
+              for form in _form_classes(FlaskForm)
+              for name, unbound in vars(form).items()
+              if hasattr(unbound, "field_class") and unbound.args}
+    assert len(labels) > 100
+    assert [name for name, label in labels.items() if "optional" in label.lower()] == []
