@@ -251,6 +251,15 @@ def _application_amounts(answers: Mapping[str, Any]) -> SharedAmounts:
         _cents(orphan.get("amount")) if orphan.get("receives") == "yes" else 0)
 
 
+def amounts_to_split(fall: Fall) -> SharedAmounts:
+    """What the case's application names for all its children together (nothing when it names
+    one child): the caseworker enters each child's share."""
+    application = application_of(fall)
+    if len(application.children()) < 2:
+        return SharedAmounts()
+    return _application_amounts(application.answers)
+
+
 def _facts_from_answers(child: UvgChild, answers: Mapping[str, Any],
                         child_answers: Mapping[str, Any], applicant: Party | None,
                         amounts: SharedAmounts | None) -> None:

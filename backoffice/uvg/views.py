@@ -212,9 +212,21 @@ def facts(fall_id: int, child_id: int) -> ResponseReturnValue:
             flash(_("The facts of %(name)s have been confirmed.", name=child.party.full_name),
                   "success")
             return _to_case(fall)
+    _name_shared_amounts(form, services.amounts_to_split(fall))
     status = 400 if form.errors or form.form_errors else 200
     return render_template("backoffice/uvg/facts.html", fall=fall, child=child, form=form,
                            has_errors=status == 400), status
+
+
+def _name_shared_amounts(form: FactsForm, amounts: services.SharedAmounts) -> None:
+    # Beside the field, for as long as the facts are edited: the flash of the take-over is gone
+    # by the time the caseworker has the evidence at hand.
+    for field, cents in ((form.maintenance, amounts.maintenance_cents),
+                         (form.orphan_benefit, amounts.orphan_benefit_cents)):
+        if cents:
+            field.description = _("%(hint)s. The application names %(amount)s for all "
+                                  "children together.", hint=field.description,
+                                  amount=services.euro(cents))
 
 
 # --- the checklist ----------------------------------------------------------------------------

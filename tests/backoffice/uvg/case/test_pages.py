@@ -66,6 +66,7 @@ def test_from_the_routed_application_to_the_issued_bewilligung(
 
     facts = f"{base(fall)}/kinder/{child.id}/angaben"
     form_page = text(signed_in.get(facts))
+    assert "für alle Kinder zusammen" not in form_page  # one child: its own amounts
     version = re.search(r'name="version"[^>]*value="(\d+)"', form_page)
     assert version is not None
     response = post_form(signed_in, facts, {**FACTS, "version": version.group(1)})
@@ -132,6 +133,12 @@ def test_taking_over_two_children_asks_to_split_the_amounts_named_for_both(
                                         UvgChild.orphan_benefit_cents)
                                  .where(UvgChild.fall_id == fall.id)).all()
     assert [tuple(row) for row in amounts] == [(0, 0), (0, 0)]
+    # The facts page keeps saying it beside the fields, once the message is gone.
+    child = db.session.scalar(select(UvgChild).where(UvgChild.fall_id == fall.id))
+    assert child is not None
+    facts = text(signed_in.get(f"{base(fall)}/kinder/{child.id}/angaben"))
+    assert "Der Antrag nennt 120,50 € für alle Kinder zusammen." in facts
+    assert "Der Antrag nennt 200,00 € für alle Kinder zusammen." in facts
 
 
 @pytest.mark.parametrize(("values", "shown"), [
