@@ -104,6 +104,10 @@ def test_answer_needs_text_or_a_file_and_keeps_the_text(
         office_asks: Callable[..., PostboxMessage]) -> None:
     message = office_asks(send_request().eingang_id)
     path = f"/konto/postfach/{message.public_id}"
+    # One of the two is needed: neither is marked optional, the page says so instead.
+    form = signed_in.get(path).get_data(as_text=True).split('id="answer-title"')[1]
+    assert "Schreiben Sie eine Antwort, senden Sie Unterlagen – oder beides." in form
+    assert "– optional" not in form
     page = post_with_files(signed_in, path, {"message": ""}).get_data(as_text=True)
     assert "Schreiben Sie eine Antwort oder hängen Sie mindestens eine Unterlage an." in page
     page = post_with_files(signed_in, path, {"message": "<script>x</script> Anbei"},
