@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from amtsweg.audit.models import AuditEntry
 from amtsweg.extensions import db
@@ -61,8 +61,8 @@ KIND_WORDS: dict[EingangKind, Any] = {
 }
 
 
-# The last step of the issue's plain words (eingegangen … entschieden). The queue knows nothing
-# of it: a routed item is decided once its case has issued a Bescheid to this citizen.
+# The last of the plain status words (eingegangen … entschieden). The queue knows nothing of
+# it: a routed item is decided once its case has issued a Bescheid to this citizen.
 DECIDED = StatusWord(
     _l("decided"),
     _l("We have decided. The Bescheid is in your postbox; it says how you can object."),
@@ -77,6 +77,14 @@ def status_word(status: EingangStatus) -> StatusWord:
     return STATUS_WORDS[status]
 
 
+def _sent_to(citizen_id: int, fall_ids: list[int]) -> tuple[ColumnElement[bool], ...]:
+    """Issued Bescheide of these cases delivered to this citizen's postbox (the decision and
+    its message joined): never one addressed to anybody else."""
+    return (PostboxMessage.id == Decision.postbox_message_id,
+            Decision.fall_id.in_(fall_ids), Decision.status == DecisionStatus.ISSUED,
+            PostboxMessage.citizen_id == citizen_id)
+
+
 def bescheide_for(submissions: Iterable[Submission],
                   citizen_id: int) -> dict[int, PostboxMessage]:
     """Submission id -> the latest Bescheid its case sent to this citizen after it arrived.
@@ -88,12 +96,9 @@ def bescheide_for(submissions: Iterable[Submission],
                  and item.eingang.status is EingangStatus.ROUTED and item.eingang.fall_id]
     if not decidable:
         return {}
+    fall_ids = sorted({item.eingang.fall_id for item in decidable if item.eingang.fall_id})
     rows = db.session.execute(
-        select(Decision.fall_id, PostboxMessage)
-        .join(PostboxMessage, PostboxMessage.id == Decision.postbox_message_id)
-        .where(Decision.fall_id.in_({item.eingang.fall_id for item in decidable}),
-               Decision.status == DecisionStatus.ISSUED,
-               PostboxMessage.citizen_id == citizen_id)
+        select(Decision.fall_id, PostboxMessage).where(*_sent_to(citizen_id, fall_ids))
         .order_by(PostboxMessage.created_at, PostboxMessage.id)).all()
     found: dict[int, PostboxMessage] = {}
     for item in decidable:
@@ -111,10 +116,7 @@ def latest_bescheid_named(original: Submission, citizen_id: int) -> str | None:
         return None
     found = db.session.execute(
         select(Decision.subject, Decision.decision_date, Fall.aktenzeichen)
-        .join(PostboxMessage, PostboxMessage.id == Decision.postbox_message_id)
-        .join(Fall, Fall.id == Decision.fall_id)
-        .where(Decision.fall_id == fall_id, Decision.status == DecisionStatus.ISSUED,
-               PostboxMessage.citizen_id == citizen_id)
+        .where(*_sent_to(citizen_id, [fall_id]), Fall.id == Decision.fall_id)
         .order_by(Decision.issued_at.desc(), Decision.id.desc()).limit(1)).first()
     if found is None or found.decision_date is None:
         return None
@@ -207,11 +209,8 @@ def _bescheide_since(original: Submission, citizen_id: int) -> list[PostboxMessa
     if fall_id is None:
         return []
     return list(db.session.scalars(
-        select(PostboxMessage)
-        .join(Decision, Decision.postbox_message_id == PostboxMessage.id)
-        .where(Decision.fall_id == fall_id, Decision.status == DecisionStatus.ISSUED,
-               PostboxMessage.citizen_id == citizen_id,
-               PostboxMessage.created_at >= original.submitted_at)))
+        select(PostboxMessage).where(*_sent_to(citizen_id, [fall_id]),
+                                     PostboxMessage.created_at >= original.submitted_at)))
 
 
 def rejection_letter(original: Submission, citizen_id: int) -> PostboxMessage | None:
