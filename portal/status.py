@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from amtsweg.audit.models import AuditEntry
+from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from amtsweg.postbox.models import PostboxKind, PostboxMessage
 from amtsweg.postbox.services import messages_about
@@ -131,6 +132,10 @@ class Objection:
 
     deadline: date | None
     submission: Submission | None
+
+    @property
+    def period_over(self) -> bool:
+        return self.deadline is not None and self.deadline < berlin_today()
 
 
 def objection_to(message: PostboxMessage) -> Objection | None:

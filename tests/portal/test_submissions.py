@@ -13,10 +13,12 @@ from sqlalchemy import select
 
 from amtsweg.audit.services import SYSTEM
 from amtsweg.citizens.models import Citizen
+from amtsweg.clock import berlin_today
 from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.postbox.models import PostboxKind, PostboxMessage
 from amtsweg.staff.models import Role, Staff
+from backoffice.decisions.models import Decision
 from backoffice.decisions.services import issue_decision
 from backoffice.models import Fall, Party, PartyRole
 from clearing.models import Eingang, EingangStatus
@@ -164,7 +166,9 @@ def test_an_application_is_decided_once_its_case_sends_this_citizen_a_bescheid(
     with app.app_context():
         case = db.session.get(Fall, fall_id)
         assert case is not None
-        issue_decision(draft_for(case), SYSTEM, today=date(2026, 11, 26))
+        decision = issue_decision(draft_for(case), SYSTEM, today=berlin_today())
+        assert decision.objection_deadline is not None
+        deadline, decision_id = decision.objection_deadline, decision.id
         db.session.commit()
         bescheid = db.session.scalar(select(PostboxMessage).where(
             PostboxMessage.citizen_id == citizen.id,
@@ -180,9 +184,18 @@ def test_an_application_is_decided_once_its_case_sends_this_citizen_a_bescheid(
     assert "entschieden" in signed_in.get(overview).get_data(as_text=True)
     # The Bescheid in the postbox says until when it can be challenged and leads to the form.
     message = signed_in.get(f"/konto/postfach/{bescheid_id}").get_data(as_text=True)
-    assert "Die Frist für einen Rechtsbehelf endet am 30.12.2026." in message
+    assert f"Die Frist für einen Rechtsbehelf endet am {deadline:%d.%m.%Y}." in message
     assert f'href="{detail}/widerspruch"' in message
     # A Widerspruch names that Bescheid already; the citizen may change the text.
     widerspruch = signed_in.get(f"{detail}/widerspruch").get_data(as_text=True)
     assert ('value="Bescheid über Unterhaltsvorschuss für Lea Müller vom 20.11.2026, '
             f'Aktenzeichen {aktenzeichen}"') in widerspruch
+    # Once the period is over, the Bescheid says so.
+    with app.app_context():
+        stored = db.session.get(Decision, decision_id)
+        assert stored is not None
+        stored.objection_deadline = berlin_today() - timedelta(days=1)
+        db.session.commit()
+    message = signed_in.get(f"/konto/postfach/{bescheid_id}").get_data(as_text=True)
+    ended = f"{berlin_today() - timedelta(days=1):%d.%m.%Y}"
+    assert f"Die Frist für einen Rechtsbehelf ist am {ended} abgelaufen." in message
