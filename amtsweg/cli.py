@@ -64,13 +64,16 @@ def demo_data_command(if_empty: bool) -> None:
 
 def _load_module_demos() -> None:
     """Cases, payments and orders to look at: two UVG cases (one granted and paid, one waiting
-    for its check), a recovery file with its first letters, orders in every approval step, and
-    one transfer through the treasury simulator and back."""
+    for its check), a recovery file with its first letters, orders in every approval step, one
+    transfer through the treasury simulator and back, and last the demo citizen's own online
+    application, granted (so no payment run above includes it)."""
+    from amtsweg.demo import DEMO_CITIZEN_EMAIL
     from amtsweg.extensions import db
     from backoffice.uvg.case_demo import load_demo as load_uvg_cases
     from backoffice.uvg.money_demo import load_demo as load_uvg_money
     from ihv.demo import load_demo as load_orders
     from ihv.transfer.demo import load_demo as load_transfer
+    from portal.demo import load_demo as load_citizen_application
 
     cases = load_uvg_cases()
     db.session.commit()
@@ -80,6 +83,7 @@ def _load_module_demos() -> None:
     db.session.commit()
     load_transfer()
     db.session.commit()
+    load_citizen_application(DEMO_CITIZEN_EMAIL, "clearing")
 
 
 def _print_logins(logins: list[dict[str, Any]]) -> None:

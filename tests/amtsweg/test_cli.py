@@ -10,11 +10,15 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from amtsweg.app import create_app
+from amtsweg.citizens.models import Citizen
 from amtsweg.cli import main
-from amtsweg.demo import DEMO_PASSWORD, DEMO_STAFF
+from amtsweg.demo import DEMO_CITIZEN_EMAIL, DEMO_PASSWORD, DEMO_STAFF
 from amtsweg.extensions import db
 from amtsweg.passwords import verify_password
+from amtsweg.postbox.models import PostboxKind
 from amtsweg.staff.models import Role, Staff
+from portal.models import Submission
+from portal.status import DECIDED, bescheide_for, submission_status
 from tests.conftest import make_settings
 
 
@@ -68,6 +72,15 @@ def test_demo_data_loads_once_and_prints_logins(tmp_path: Path) -> None:
         assert admin is not None
         assert admin.roles == {Role.ADMIN}
         assert verify_password(admin.password_hash, DEMO_PASSWORD)
+        # The demo citizen's own application went all the way: "entschieden", the Bescheid in
+        # the postbox (loaded once: the second run added nothing).
+        citizen = db.session.scalar(select(Citizen).where(Citizen.email == DEMO_CITIZEN_EMAIL))
+        assert citizen is not None
+        [submission] = db.session.scalars(
+            select(Submission).where(Submission.citizen_id == citizen.id)).all()
+        [bescheid] = bescheide_for([submission], citizen.id).values()
+        assert bescheid.kind is PostboxKind.BESCHEID
+        assert submission_status(submission, bescheid) is DECIDED
 
 
 def test_demo_data_is_refused_in_production(tmp_path: Path) -> None:
