@@ -12,25 +12,20 @@ from typing import Any
 
 from sqlalchemy import select
 
-from amtsweg.audit.services import SYSTEM
 from amtsweg.citizens.models import Citizen
 from amtsweg.clock import berlin_today
 from amtsweg.extensions import db
 from amtsweg.fachbereiche import fachbereich_by_code
 from amtsweg.staff.models import Staff
 from amtsweg.translate import gettext as _
-from backoffice.decisions.models import DecisionKind
-from backoffice.decisions.services import issue_decision
 from backoffice.models import Fall
 from backoffice.uvg import case_services as services
-from backoffice.uvg.models import ConditionState
+from backoffice.uvg.case_demo import DEMO_IBAN, grant_for_demo
 from clearing.models import EingangKind
 from clearing.triage import RouteTarget, claim, route
 from portal.receipt import SummarySection
 from portal.services import submit
 from portal.uvg import summary
-
-DEMO_IBAN = "DE89370400440532013000"
 
 
 def _answers(today: date) -> dict[str, Any]:
@@ -77,16 +72,6 @@ def load_demo(citizen_email: str, clerk_username: str, today: date | None = None
     routed = route(submission.eingang_id, claimed.version, RouteTarget(fachbereich.id), clerk)
     fall = db.session.get(Fall, routed.fall_id)
     assert fall is not None
-    child = services.take_over_children(fall, SYSTEM).created[0]
-    services.confirm_facts(child, services.ConfirmedFacts(
-        birth_date=child.birth_date, application_date=today, requested_from=None,
-        maintenance_cents=0, orphan_benefit_cents=0, child_income_cents=0, left_school=False,
-        trainee=False, payee_name="Sabine Bürger", payee_iban=DEMO_IBAN), SYSTEM, today=today)
-    for result in services.checklist_of(child, services.application_of(fall), {}):
-        services.assess_condition(child, result.code, ConditionState.MET,
-                                  "Nachweise geprüft", SYSTEM)
-    services.calculate_child(child, SYSTEM, today=today)
-    issue_decision(services.prepare_decision(fall, DecisionKind.BEWILLIGUNG, SYSTEM), SYSTEM,
-                   today=today)
+    grant_for_demo(fall, "Sabine Bürger", "Nachweise in der E-Akte geprüft", today)
     db.session.commit()
     return fall

@@ -12,16 +12,12 @@ from datetime import date, timedelta
 from amtsweg.audit.services import SYSTEM
 from amtsweg.clock import berlin_today
 from amtsweg.fachbereiche import fachbereich_by_code
-from backoffice.decisions.models import DecisionKind
-from backoffice.decisions.services import issue_decision
 from backoffice.models import Fall, PartyRole
 from backoffice.services import PartyData, open_case
 from backoffice.uvg import case_services
-from backoffice.uvg.models import ConditionState
+from backoffice.uvg.case_demo import grant_for_demo
 from backoffice.uvg.payments import RunReport, run_payments
 from backoffice.uvg.recovery import send_anhoerung, send_rechtswahrungsanzeige
-
-DEMO_IBAN = "DE89370400440532013000"
 
 
 def _granted_case_with_liable_parent(today: date) -> Fall:
@@ -37,17 +33,7 @@ def _granted_case_with_liable_parent(today: date) -> Fall:
                            "Hauptstraße 1\n97437 Haßfurt"),
                  PartyData("other_parent", "Jan", "Schmidt", "1988-01-01",
                            "Lindenweg 5\n97437 Haßfurt")])
-    child = case_services.take_over_children(fall, SYSTEM).created[0]
-    case_services.confirm_facts(child, case_services.ConfirmedFacts(
-        birth_date=child.birth_date, application_date=today, requested_from=None,
-        maintenance_cents=0, orphan_benefit_cents=0, child_income_cents=0, left_school=False,
-        trainee=False, payee_name="Sabine Demo", payee_iban=DEMO_IBAN), SYSTEM, today=today)
-    for result in case_services.checklist_of(child, case_services.application_of(fall), {}):
-        case_services.assess_condition(child, result.code, ConditionState.MET,
-                                       "Nachweis in der Papierakte geprüft", SYSTEM)
-    case_services.calculate_child(child, SYSTEM, today=today)
-    decision = case_services.prepare_decision(fall, DecisionKind.BEWILLIGUNG, SYSTEM)
-    issue_decision(decision, SYSTEM, today=today)
+    grant_for_demo(fall, "Sabine Demo", "Nachweis in der Papierakte geprüft", today)
     return fall
 
 
