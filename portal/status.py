@@ -86,6 +86,28 @@ def _sent_to(citizen_id: int, fall_ids: list[int]) -> tuple[ColumnElement[bool],
             PostboxMessage.citizen_id == citizen_id)
 
 
+def _decidable(item: Submission) -> bool:
+    return (item.kind in _DECIDED_BY_BESCHEID and item.eingang.status is EingangStatus.ROUTED
+            and item.eingang.fall_id is not None)
+
+
+def bescheide_since(original: Submission, citizen_id: int) -> list[PostboxMessage]:
+    """The Bescheide the case of ``original`` sent this citizen since it arrived, oldest first.
+    A Bescheid is addressed to the case, not to an intake item."""
+    fall_id = original.eingang.fall_id
+    if fall_id is None:
+        return []
+    return list(db.session.scalars(
+        select(PostboxMessage).where(*_sent_to(citizen_id, [fall_id]),
+                                     PostboxMessage.created_at >= original.submitted_at)
+        .order_by(PostboxMessage.created_at, PostboxMessage.id)))
+
+
+def decided_by(submission: Submission, since: list[PostboxMessage]) -> PostboxMessage | None:
+    """The Bescheid that decided ``submission``, from ``bescheide_since`` it (the latest)."""
+    return since[-1] if since and _decidable(submission) else None
+
+
 def bescheide_for(submissions: Iterable[Submission],
                   citizen_id: int) -> dict[int, PostboxMessage]:
     """Submission id -> the latest Bescheid its case sent to this citizen after it arrived.
@@ -93,8 +115,7 @@ def bescheide_for(submissions: Iterable[Submission],
     Only Bescheide in the citizen's own postbox count: a case's decisions addressed to someone
     else (the other parent) never show here.
     """
-    decidable = [item for item in submissions if item.kind in _DECIDED_BY_BESCHEID
-                 and item.eingang.status is EingangStatus.ROUTED and item.eingang.fall_id]
+    decidable = [item for item in submissions if _decidable(item)]
     if not decidable:
         return {}
     fall_ids = sorted({item.eingang.fall_id for item in decidable if item.eingang.fall_id})
@@ -190,9 +211,10 @@ def _message_entries(messages: Iterable[PostboxMessage]) -> list[TimelineEntry]:
                           message=message) for message in messages]
 
 
-def timeline(original: Submission, follow_ups: list[Submission],
-             citizen_id: int) -> list[TimelineEntry]:
-    """Everything that happened to a submission, oldest first."""
+def timeline(original: Submission, follow_ups: list[Submission], citizen_id: int,
+             bescheide: list[PostboxMessage]) -> list[TimelineEntry]:
+    """Everything that happened to a submission, oldest first; ``bescheide`` are those
+    ``bescheide_since`` it."""
     entries = [TimelineEntry(original.submitted_at, _l("Submitted"), original.reference,
                              submission=original)]
     entries += [TimelineEntry(item.submitted_at, KIND_WORDS[item.kind], item.reference,
@@ -200,22 +222,10 @@ def timeline(original: Submission, follow_ups: list[Submission],
     entries += _status_changes(original.eingang_id)
     eingang_ids = [original.eingang_id, *(item.eingang_id for item in follow_ups)]
     messages = messages_about(eingang_ids, citizen_id)
-    # A Bescheid is addressed to the case, not to an intake item: the ones sent after this
-    # submission or a follow-up of it, each once.
     shown = {message.id for message in messages}
-    messages += [message for message in _bescheide_since(original, citizen_id)
-                 if message.id not in shown]
+    messages += [message for message in bescheide if message.id not in shown]
     entries += _message_entries(messages)
     return sorted(entries, key=lambda entry: entry.at)
-
-
-def _bescheide_since(original: Submission, citizen_id: int) -> list[PostboxMessage]:
-    fall_id = original.eingang.fall_id
-    if fall_id is None:
-        return []
-    return list(db.session.scalars(
-        select(PostboxMessage).where(*_sent_to(citizen_id, [fall_id]),
-                                     PostboxMessage.created_at >= original.submitted_at)))
 
 
 def rejection_letter(original: Submission, citizen_id: int) -> PostboxMessage | None:

@@ -56,6 +56,8 @@ from portal.services import new_public_id
 from portal.status import (
     KIND_WORDS,
     bescheide_for,
+    bescheide_since,
+    decided_by,
     latest_bescheid_named,
     objection_to,
     rejection_letter,
@@ -269,12 +271,13 @@ def submission_detail(public_id: str) -> ResponseReturnValue:
                                  Submission.citizen_id == citizen.id)
         .order_by(Submission.submitted_at, Submission.id)).all()
     summary = submission.eingang.payload.get("summary") or []
-    bescheid = bescheide_for([submission], citizen.id).get(submission.id)
+    bescheide = bescheide_since(submission, citizen.id)
+    bescheid = decided_by(submission, bescheide)
     return render_template(
         "portal/submission.html", submission=submission, summary=summary,
         status=submission_status(submission, bescheid), bescheid=bescheid,
         kind_words=KIND_WORDS,
-        timeline=timeline(submission, list(follow_ups), citizen.id),
+        timeline=timeline(submission, list(follow_ups), citizen.id, bescheide),
         rejection=rejection_letter(submission, citizen.id),
         rejection_reason=rejection_reason(submission.eingang),
         is_original=submission.parent is None)
