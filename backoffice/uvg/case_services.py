@@ -251,10 +251,9 @@ def _application_amounts(answers: Mapping[str, Any]) -> SharedAmounts:
         _cents(orphan.get("amount")) if orphan.get("receives") == "yes" else 0)
 
 
-def amounts_to_split(fall: Fall) -> SharedAmounts:
-    """What the case's application names for all its children together (nothing when it names
-    one child): the caseworker enters each child's share."""
-    application = application_of(fall)
+def amounts_to_split(application: Application) -> SharedAmounts:
+    """What the application names for all its children together (nothing when it names one
+    child): the caseworker enters each child's share."""
     if len(application.children()) < 2:
         return SharedAmounts()
     return _application_amounts(application.answers)
@@ -335,8 +334,8 @@ def take_over_children(fall: Fall, actor: Actor) -> TakeOverResult:
     received = application.received_on or fall.opened_at.astimezone(BERLIN).date()
     created: list[UvgChild] = []
     missing: list[str] = []
-    amounts = _application_amounts(application.answers)
-    shared = len(application.children()) > 1
+    to_split = amounts_to_split(application)
+    own_amounts = None if to_split else _application_amounts(application.answers)
     for party in fall.parties:
         if party.role is not PartyRole.CHILD or party.id in existing:
             continue
@@ -349,8 +348,7 @@ def take_over_children(fall: Fall, actor: Actor) -> TakeOverResult:
                          application_date=received,
                          application_key=str(answers_child.get("id"))[:20]
                          if answers_child.get("id") else None)
-        _facts_from_answers(child, application.answers, answers_child, applicant,
-                            None if shared else amounts)
+        _facts_from_answers(child, application.answers, answers_child, applicant, own_amounts)
         db.session.add(child)
         created.append(child)
     db.session.flush()
@@ -360,7 +358,7 @@ def take_over_children(fall: Fall, actor: Actor) -> TakeOverResult:
         record(actor, "uvg.children_taken_over", "fall", fall.id,
                after={"children": [child.id for child in created],
                       "from_application": application.eingang_id})
-    return TakeOverResult(created, missing, amounts if shared and created else SharedAmounts())
+    return TakeOverResult(created, missing, to_split if created else SharedAmounts())
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,7 @@ def facts(fall_id: int, child_id: int) -> ResponseReturnValue:
             flash(_("The facts of %(name)s have been confirmed.", name=child.party.full_name),
                   "success")
             return _to_case(fall)
-    _name_shared_amounts(form, services.amounts_to_split(fall))
+    _name_shared_amounts(form, services.amounts_to_split(services.application_of(fall)))
     status = 400 if form.errors or form.form_errors else 200
     return render_template("backoffice/uvg/facts.html", fall=fall, child=child, form=form,
                            has_errors=status == 400), status
