@@ -64,6 +64,11 @@ class StepContext:
     account_email: str = ""
 
     @property
+    def several_children(self) -> bool:
+        """Questions asked once for the whole application then speak of all the children."""
+        return len(rules.children(self.answers)) > 1
+
+    @property
     def child_name(self) -> str:
         person = rules.child_part(self.child or {}, "person")
         return str(person.get("first_name") or _("the child"))
@@ -208,7 +213,7 @@ class ApplicantForm(StepForm):
         return {"email": context.account_email}
 
     def setup(self, context: StepContext) -> None:
-        if len(rules.children(context.answers)) > 1:
+        if context.several_children:
             self.lives_with_other_parent.label.text = _(
                 "Do you live together with the children's other parent?")
 
@@ -263,7 +268,7 @@ class OtherParentForm(StepForm):
         applicant = rules.part(context.answers, "applicant")
         if applicant.get("marital_status") != rules.SINGLE:
             del self.paternity_established
-        if len(rules.children(context.answers)) > 1:
+        if context.several_children:
             # One amount for several children is their total: the office splits it per child
             # (§ 2 Abs. 3 Nr. 1 UVG deducts what each child gets), so the question says so.
             self.maintenance_paid.label.text = _("Does the other parent pay maintenance for "
@@ -299,7 +304,7 @@ class OrphanForm(StepForm):
     }
 
     def setup(self, context: StepContext) -> None:
-        if len(rules.children(context.answers)) < 2:
+        if not context.several_children:
             return
         # Orphan benefits are the child's own and deducted from its own claim only (§ 2 Abs. 3
         # Nr. 2 UVG): with several children the office must learn which child gets them.
