@@ -34,3 +34,17 @@ def version_on(page: str) -> str:
 
 def text(response: Any) -> str:
     return str(response.get_data(as_text=True))
+
+
+def stored_pdf_language(document_id: int | None) -> object:
+    """The document language (/Lang) a stored PDF declares."""
+    from pypdf import PdfReader
+
+    from amtsweg.extensions import db
+    from storage.models import Document
+    from storage.services import open_document
+
+    document = db.session.get(Document, document_id)
+    assert document is not None
+    with open_document(document) as stream:
+        return PdfReader(io.BytesIO(stream.read())).root_object.get("/Lang")

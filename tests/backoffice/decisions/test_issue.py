@@ -39,6 +39,7 @@ from storage.models import Document
 from storage.services import open_document
 from tests.amtsweg.mail.support import mails_to
 from tests.backoffice.decisions.conftest import applicant_of, draft_for, submit_and_route
+from tests.backoffice.support import stored_pdf_language
 
 
 def pdf_text(document_id: int | None) -> str:
@@ -48,13 +49,6 @@ def pdf_text(document_id: int | None) -> str:
     with open_document(document) as stream:
         reader = PdfReader(io.BytesIO(stream.read()))
     return "\n".join(page.extract_text() for page in reader.pages)
-
-
-def pdf_language(document_id: int | None) -> object:
-    document = db.session.get(Document, document_id)
-    assert document is not None
-    with open_document(document) as stream:
-        return PdfReader(io.BytesIO(stream.read())).root_object.get("/Lang")
 
 
 def flat(text: str) -> str:
@@ -122,7 +116,7 @@ def test_the_pdf_holds_every_required_part(app_ctx: None, create_case: Callable[
         assert part in text, part
     assert decision.rechtsbehelfsbelehrung.startswith("Gegen diesen Bescheid")
     # A screen reader reads the Bescheid in German.
-    assert pdf_language(decision.document_id) == "de-DE"
+    assert stored_pdf_language(decision.document_id) == "de-DE"
 
 
 def test_a_long_begruendung_runs_over_pages_with_numbers(

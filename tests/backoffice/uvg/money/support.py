@@ -76,21 +76,6 @@ def pdf_text(data: bytes) -> str:
     return " ".join(text.split())
 
 
-def letter_language(document_id: int | None) -> object:
-    """The document language a generated letter declares (its /Lang)."""
-    import io
-
-    from pypdf import PdfReader
-
-    from storage.blobstore import get_blobstore
-    from storage.models import Document
-
-    document = db.session.get(Document, document_id)
-    assert document is not None
-    with get_blobstore().open(document.storage_key) as stored:
-        return PdfReader(io.BytesIO(stored.read())).root_object.get("/Lang")
-
-
 def letter_text(document_id: int | None) -> str:
     """The text of a generated letter, read back from the blob store."""
     from storage.blobstore import get_blobstore

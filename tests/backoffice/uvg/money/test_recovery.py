@@ -37,13 +37,13 @@ from ihv.models import (
     Sollstellung,
     Transfer,
 )
+from tests.backoffice.support import stored_pdf_language
 from tests.backoffice.uvg.money.support import (
     APPLICANT,
     CHILD,
     OFFICE_IBAN,
     OTHER_PARENT,
     grant,
-    letter_language,
     letter_text,
     months,
     office_with_bank,
@@ -91,7 +91,7 @@ def test_rechtswahrungsanzeige_records_its_date_and_files_the_letter(paid_case: 
     assert paid_case.aktenzeichen in text
     assert "Lea Müller" in text
     assert "§ 7" in text
-    assert letter_language(letter.document_id) == "de-DE"
+    assert stored_pdf_language(letter.document_id) == "de-DE"
     assert len(_events(paid_case, "uvg_rechtswahrungsanzeige")) == 1
     # Sent again later (a new address): the earlier date still counts.
     recovery.send_rechtswahrungsanzeige(paid_case, party, date(2026, 2, 20), SYSTEM,
