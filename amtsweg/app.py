@@ -158,11 +158,15 @@ def _ping_when_idle(engine: Engine) -> None:
 def _init_services(app: Flask, settings: Settings) -> None:
     from amtsweg import mail
     from amtsweg.audit.services import install_session_hooks
+    from backoffice.services import register_receipt_source
+    from portal.services import receipt_document_id_of_eingang
     from storage import blobstore
 
     install_session_hooks()
     mail.init_app(app, settings)
     blobstore.init_app(app, settings)
+    # On every surface: the staff side files a portal receipt when it routes the item to a case.
+    register_receipt_source(receipt_document_id_of_eingang)
 
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:

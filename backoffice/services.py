@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -333,16 +333,21 @@ def add_event(fall: Fall, kind: FallEventKind | str, summary: str, actor: Actor,
 _EINGAENGE = table("eingaenge", column("id"), column("citizen_id"))
 
 
-# The portal's receipt of an online submission, read by name like the intake table.
-_SUBMISSIONS = table("submissions", column("eingang_id"), column("receipt_document_id"))
 RECEIPT_KIND = "Eingangsbestätigung"
+# The portal draws an online submission's receipt the first time it is needed; backoffice sits
+# below the portal and asks for it through this hook (registered at start) when it files an item.
+_RECEIPT_SOURCES: list[Callable[[int], int | None]] = []
+
+
+def register_receipt_source(source: Callable[[int], int | None]) -> None:
+    """``source(eingang_id)``: the document id of the item's receipt, or None (paper mail)."""
+    if source not in _RECEIPT_SOURCES:
+        _RECEIPT_SOURCES.append(source)
 
 
 def _receipt_of(eingang_id: int) -> int | None:
-    receipt: int | None = db.session.execute(
-        select(_SUBMISSIONS.c.receipt_document_id)
-        .where(_SUBMISSIONS.c.eingang_id == eingang_id).limit(1)).scalar()
-    return receipt
+    return next((found for source in _RECEIPT_SOURCES
+                 if (found := source(eingang_id)) is not None), None)
 
 
 def _eingang_origin(eingang_id: int) -> DocumentOrigin:

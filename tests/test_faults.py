@@ -166,7 +166,7 @@ def test_s3_stopped_while_a_request_with_attachments_is_sent_keeps_the_text(
     first = post_with_files(client, "/anfrage", text, [(pdf_bytes(), "brief.pdf")])
     assert first.status_code == 302, first.get_data(as_text=True)
     stored_before = _objects(storage_url)
-    assert len(stored_before) == 2  # the letter and the receipt
+    assert len(stored_before) == 1  # the letter; the receipt is drawn on its first download
     server.stop()
     try:
         refused = post_with_files(client, "/anfrage", text, [(pdf_bytes(), "brief.pdf")])
@@ -179,8 +179,25 @@ def test_s3_stopped_while_a_request_with_attachments_is_sent_keeps_the_text(
     _assert_office_page_without_leaks(page)
     with s3_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
-        assert db.session.scalar(select(func.count()).select_from(Document)) == 2
+        assert db.session.scalar(select(func.count()).select_from(Document)) == 1
     assert _objects(storage_url) == stored_before
+
+    # The receipt's first download while the store is down: the office's 503 page, nothing
+    # half-written; once the store is back, the same link draws and stores it.
+    receipt_path = first.headers["Location"].replace("/bestaetigung", "/eingangsbestaetigung.pdf")
+    server.stop()
+    try:
+        unavailable = client.get(receipt_path)
+    finally:
+        server.start()
+    assert unavailable.status_code == 503
+    with s3_app.app_context():
+        assert db.session.scalar(select(Submission.receipt_document_id)) is None
+    receipt = client.get(receipt_path)
+    assert receipt.status_code == 200
+    assert receipt.data.startswith(b"%PDF-")
+    receipt.close()
+    assert len(_objects(storage_url)) == 2
 
 
 # --- 2. the database gone during requests, and back -------------------------------------------

@@ -1,23 +1,31 @@
-"""The one path from the portal into the office: submit() freezes, queues, files the receipt."""
+"""The one path from the portal into the office: submit() freezes and queues; the receipt is
+drawn from what it froze when it is first asked for."""
 
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 from pypdf import PdfReader
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 import amtsweg.postbox.models  # noqa: F401  (tables for create_all)
 import portal.models  # noqa: F401
+from amtsweg.audit.models import AuditEntry
+from amtsweg.db import utcnow
 from amtsweg.extensions import db
 from amtsweg.mail_models import OutboundMail
 from clearing.models import Eingang, EingangKind, EingangStatus
 from portal.models import Submission
 from portal.receipt import SummarySection
 from portal.references import is_valid_reference, make_reference
-from portal.services import submit
+from portal.services import receipt_document, submit
+from storage.blobstore import get_blobstore
+from storage.models import Document
 from storage.services import open_document
 
 
@@ -95,12 +103,66 @@ def test_on_postgresql_each_row_of_a_submission_is_written_once(create_citizen) 
     assert written == ["INSERT INTO eingaenge", "INSERT INTO submissions"]
 
 
-def _receipt(submission: Submission):
-    from storage.models import Document
-
-    document = db.session.get(Document, submission.receipt_document_id)
-    assert document is not None
+def _receipt(submission: Submission) -> Document:
+    document = receipt_document(submission)
+    db.session.commit()
     return document
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_the_receipt_is_drawn_once_in_the_language_of_the_submission(create_citizen) -> None:
+    citizen = db.session.merge(create_citizen())
+    with force_locale("en"):
+        submission = submit(citizen=citizen, kind=EingangKind.NACHRICHT, title="Question",
+                            idempotency_key="in-english", sender_name="Maria Muster",
+                            summary=[SummarySection("Your message", [("Subject", "Hello")])])
+    assert submission.receipt_document_id is None
+    assert db.session.scalar(select(func.count(Document.id))) == 0
+
+    with force_locale("de"):  # downloaded, or filed in a case, by someone reading German
+        receipt = _receipt(submission)
+    with open_document(receipt) as stream:
+        reader = PdfReader(io.BytesIO(stream.read()))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    assert "Receipt of your submission" in text
+    assert "Your message" in text
+    assert reader.root_object.get("/Lang") == "en"
+
+    db.session.expire_all()
+    again = receipt_document(db.session.get_one(Submission, submission.id))
+    assert again.id == receipt.id
+    assert db.session.scalar(select(func.count(Document.id))) == 1
+    actions = db.session.scalars(select(AuditEntry.action).where(
+        AuditEntry.action == "submission.receipt_filed")).all()
+    assert actions == ["submission.receipt_filed"]
+
+
+@pytest.mark.usefixtures("app_ctx")
+def test_a_receipt_filed_meanwhile_by_another_request_stands(create_citizen) -> None:
+    citizen = db.session.merge(create_citizen())
+    submission = submit(citizen=citizen, kind=EingangKind.NACHRICHT, title="Frage",
+                        idempotency_key="two-downloads", sender_name="Maria Muster")
+    assert submission.receipt_document_id is None
+    # Another request draws and commits its receipt while this one still holds the old row.
+    with Session(db.engine) as other:
+        theirs = Document(filename="Eingangsbestaetigung.pdf", media_type="application/pdf",
+                          size=1, sha256="0" * 64, storage_key="other", owner_kind="system")
+        other.add(theirs)
+        other.flush()
+        other.execute(update(Submission).where(Submission.id == submission.id)
+                      .values(receipt_document_id=theirs.id))
+        other.commit()
+        theirs_id = theirs.id
+    found = receipt_document(submission)
+    db.session.commit()
+
+    assert found.id == theirs_id
+    assert submission.receipt_document_id == theirs_id
+    # This request's drawing went with its savepoint: no second row, no entry naming it.
+    assert db.session.scalar(select(func.count(Document.id))) == 1
+    assert db.session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "submission.receipt_filed")) == 0
+    assert list(get_blobstore().keys_written_before(utcnow() + timedelta(days=1))) == []
 
 
 @pytest.mark.usefixtures("app_ctx")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import threading
 
 from flask import Flask
@@ -50,6 +51,16 @@ def _two_children_ready_to_send(wizard: Wizard) -> None:
     assert response.headers["Location"].endswith(f"/{wizard.public_id}/pruefen")
 
 
+def _download_receipt(wizard: Wizard, confirmation: str) -> bytes:
+    """The receipt as the citizen gets it: the link on the confirmation page."""
+    link = re.search(r'href="([^"]+eingangsbestaetigung\.pdf)"', confirmation)
+    assert link is not None
+    with wizard.client.get(link.group(1)) as response:
+        assert response.status_code == 200
+        assert response.mimetype == "application/pdf"
+        return response.data
+
+
 def test_two_children_through_to_the_confirmation(app: Flask, wizard: Wizard) -> None:
     _two_children_ready_to_send(wizard)
     # The page flow asked the § 1 Abs. 1a questions for Ben (13), not for Lea (6).
@@ -72,11 +83,21 @@ def test_two_children_through_to_the_confirmation(app: Flask, wizard: Wizard) ->
     confirmation_url = response.headers["Location"]
     confirmation = wizard.client.get(confirmation_url)
     assert confirmation.status_code == 200
+    with app.app_context():
+        # The submission itself draws no receipt: its first download does.
+        assert db.session.scalar(select(Submission.receipt_document_id)) is None
+    receipt_pdf = _download_receipt(wizard, confirmation.get_data(as_text=True))
+    assert _download_receipt(wizard, confirmation.get_data(as_text=True)) == receipt_pdf
 
     with app.app_context():
         submission = db.session.scalar(select(Submission))
         assert submission is not None
         assert is_valid_reference(submission.reference)
+        # Stored once, on the first download; the second gave the same file.
+        receipt = db.session.get(Document, submission.receipt_document_id)
+        assert receipt is not None
+        assert receipt.sha256 == hashlib.sha256(receipt_pdf).hexdigest()
+        assert db.session.scalar(select(func.count(Document.id))) == len(REQUIREMENTS) + 1
         assert submission.reference in confirmation.get_data(as_text=True)
         assert submission.public_id in confirmation_url
         # The draft is gone, with its links to the files; the files now belong to the
@@ -94,10 +115,7 @@ def test_two_children_through_to_the_confirmation(app: Flask, wizard: Wizard) ->
             with open_document(item.document) as stream:
                 assert hashlib.sha256(stream.read()).hexdigest() == item.document.sha256
 
-        receipt = db.session.get(Document, submission.receipt_document_id)
-        assert receipt is not None
-        with open_document(receipt) as stream:
-            reader = PdfReader(io.BytesIO(stream.read()))
+        reader = PdfReader(io.BytesIO(receipt_pdf))
         text = " ".join(page.extract_text() for page in reader.pages)
         flat = " ".join(text.split())
         assert submission.reference in flat
@@ -179,18 +197,17 @@ def test_a_document_can_be_sent_later_and_is_listed_as_outstanding(app: Flask,
     wizard.page("unterlagen", {"later_meldebescheinigung": "y",
                                "later_maintenance_title": "y"})
     wizard.page("erklaerungen", DECLARATIONS)
-    assert wizard.post(wizard.url("absenden")).status_code == 302
+    sent = wizard.post(wizard.url("absenden"))
+    assert sent.status_code == 302
+    receipt_pdf = _download_receipt(
+        wizard, wizard.client.get(sent.headers["Location"]).get_data(as_text=True))
     with app.app_context():
         submission = db.session.scalar(select(Submission))
         assert submission is not None
         assert "done" not in submission.answers
         assert sorted(submission.answers["documents_later"]) == [
             "maintenance_title", "meldebescheinigung"]
-        receipt = db.session.get(Document, submission.receipt_document_id)
-        assert receipt is not None
-        with open_document(receipt) as stream:
-            text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(
-                stream.read())).pages)
+        text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(receipt_pdf)).pages)
         assert "nachgereicht" in text
         assert "Meldebescheinigung" in text
 
