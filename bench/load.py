@@ -12,19 +12,19 @@ Everything runs on loopback and is removed at the end, also on Ctrl-C, SIGTERM o
 1. the database is migrated (``amtsweg db upgrade``) and seeded through the app's own services:
    staff (clerks, caseworkers), citizens, paper items in the clearing queue, open UVG cases of
    each caseworker, and submitted UVG applications (copies of one application a citizen filled
-   in over HTTP first, receipt PDFs in S3);
+   in over HTTP first);
 2. moto's S3 server runs as a process of its own and is the app's document storage;
 3. gunicorn serves ``amtsweg.wsgi:app`` with gthread workers on a free port; a hook in every
    worker times each request and, inside it, the thread's CPU time, every SQL statement and
    commit, every S3 call and every password hash;
-4. locust (as a library, in a child process: it monkey-patches the whole process for gevent)
-   runs for ``--seconds``: **citizens** sign in, walk the UVG application page by page with one
-   PDF upload, submit, and read "Meine Anträge" and one application; **clerks** page through the
-   clearing queue and open items; **caseworkers** open "Meine Fälle" and a case. Every page is
-   fetched, its form read with an HTML parser and posted with its CSRF token, as a browser does;
-   each citizen visit is another account from another loopback address. Users do not pause
-   between requests: the figures are the capacity of the machine, not an office's ordinary day.
-   When the time is up every user finishes the round it is in, so nothing is cut off;
+4. locust (as a library, in a child process: it monkey-patches the whole process for gevent) runs
+   for ``--seconds``: **citizens** sign in, walk the UVG application page by page with one PDF
+   upload, submit, download the receipt, and read "Meine Anträge" and one application; **clerks**
+   page through the clearing queue and open items; **caseworkers** open "Meine Fälle" and a case.
+   Every page is fetched, its form read with an HTML parser and posted with its CSRF token, as a
+   browser does; each citizen visit is another account from another loopback address. Users do not
+   pause between requests: the figures are the capacity of the machine, not an office's ordinary
+   day. When the time is up every user finishes the round it is in, so nothing is cut off;
 5. baseline, same run: the same number of users request ``/healthz`` (the cheapest page that
    still goes through gunicorn, Flask, the database and the S3 server) for ``--baseline-seconds``.
 
@@ -102,6 +102,7 @@ UPLOAD = "citizen: upload document"
 CHECK = "citizen: check answers"
 SUBMIT = "citizen: submit"
 CONFIRMATION = "citizen: confirmation"
+RECEIPT = "citizen: receipt PDF"
 MY_APPLICATIONS = "citizen: Meine Anträge"
 APPLICATION = "citizen: one application"
 STAFF_SIGN_IN_FORM = "staff: sign-in page"
@@ -113,7 +114,8 @@ MY_CASES = "caseworker: Meine Fälle"
 CASE = "caseworker: case"
 HEALTH = "baseline: /healthz"
 SCENARIO_KINDS = (SIGN_IN_FORM, SIGN_IN, START, FIRST_CHILD_FORM, FIRST_CHILD, QUESTION, ANSWER,
-                  DOCUMENTS, UPLOAD, CHECK, SUBMIT, CONFIRMATION, MY_APPLICATIONS, APPLICATION,
+                  DOCUMENTS, UPLOAD, CHECK, SUBMIT, CONFIRMATION, RECEIPT, MY_APPLICATIONS,
+                  APPLICATION,
                   STAFF_SIGN_IN_FORM, STAFF_SIGN_IN, QUEUE, QUEUE_NEXT, QUEUE_ITEM, MY_CASES,
                   CASE)
 
@@ -121,6 +123,7 @@ QUEUE_ITEM_LINK = re.compile(r"^/intern/clearing/\d+$")
 QUEUE_NEXT_LINK = re.compile(r"^/intern/clearing/\?(.*&)?nach=")
 CASE_LINK = re.compile(r"^/intern/faelle/\d+$")
 APPLICATION_LINK = re.compile(r"^/konto/antraege/[A-Za-z0-9_-]+$")
+RECEIPT_LINK = re.compile(r"^/konto/antraege/[A-Za-z0-9_-]+/eingangsbestaetigung\.pdf$")
 
 
 # --- a browser's view of a page -------------------------------------------------------------------
@@ -307,7 +310,12 @@ class Visit:
         confirmation = self.fill(check_path, page, SUBMIT, {}, action=None, target="/absenden")
         if not confirmation.endswith("/bestaetigung"):
             raise VisitFailed(f"submit led to {confirmation}, not the confirmation")
-        self.get(confirmation, CONFIRMATION)
+        # Who has just sent an application keeps the receipt: drawn on this first download.
+        receipts = self.get(confirmation, CONFIRMATION).matching(RECEIPT_LINK)
+        if not receipts:
+            raise VisitFailed("the confirmation page links no receipt")
+        if not self.send("GET", receipts[0], RECEIPT, 200).text.startswith("%PDF-"):
+            raise VisitFailed("the receipt is not a PDF")
 
     def read_applications(self, rng: random.Random) -> None:
         links = self.get("/konto/antraege", MY_APPLICATIONS).matching(APPLICATION_LINK)
@@ -783,7 +791,7 @@ def seed_world(app: Any, citizens: int, clerks: int, caseworkers: int, queue_ite
 
 def seed_submissions(app: Any, template_public_id: str, world: World, count: int) -> None:
     """Submit copies of the template's draft for the first ``count`` citizens, through the
-    portal's own submit (receipt PDF into S3, queue item, confirmation mail)."""
+    portal's own submit (queue item, confirmation mail)."""
     from sqlalchemy import select
 
     from amtsweg.citizens.models import Citizen
