@@ -58,7 +58,8 @@ def _download_receipt(wizard: Wizard, confirmation: str) -> bytes:
     with wizard.client.get(link.group(1)) as response:
         assert response.status_code == 200
         assert response.mimetype == "application/pdf"
-        return response.data
+        pdf: bytes = response.data
+        return pdf
 
 
 def test_two_children_through_to_the_confirmation(app: Flask, wizard: Wizard) -> None:
