@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from flask import current_app, render_template
+from flask import Response, current_app, render_template
 from flask_babel import force_locale, get_locale
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +28,7 @@ from portal.models import Submission, SubmissionDocument
 from portal.receipt import ReceiptDocument, SummarySection, render_receipt
 from portal.references import make_reference
 from storage.models import Document
-from storage.services import store_generated
+from storage.services import document_response, store_generated
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,14 @@ def receipt_document(submission: Submission) -> Document:
     if submission.receipt_document_id is None:
         _file_receipt(submission)
     return db.session.get_one(Document, submission.receipt_document_id)
+
+
+def receipt_response(submission: Submission) -> Response:
+    """The receipt download of both confirmation pages (the portal's and the UVG form's)."""
+    document = receipt_document(submission)
+    # Drawn and stored on the first download; a commit with nothing to write after that.
+    commit_keeping_loaded()
+    return document_response(document)
 
 
 def receipt_document_id_of_eingang(eingang_id: int) -> int | None:

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from amtsweg import navigation
 from amtsweg.citizens.models import Citizen
 from amtsweg.config import Settings
-from amtsweg.extensions import commit_keeping_loaded, db
+from amtsweg.extensions import db
 from amtsweg.postbox import services as postbox
 from amtsweg.postbox.models import PostboxMessage
 from amtsweg.sessions import citizen_actor, current_citizen, guard_citizen_blueprint
@@ -52,7 +52,7 @@ from portal.forms import (
 )
 from portal.leistungen import register_all
 from portal.models import Draft, Submission, SubmissionDocument
-from portal.services import new_public_id, receipt_document
+from portal.services import new_public_id, receipt_response
 from portal.status import (
     KIND_WORDS,
     bescheide_for,
@@ -293,10 +293,7 @@ def confirmation(public_id: str) -> ResponseReturnValue:
 
 @bp.get("/konto/antraege/<public_id>/eingangsbestaetigung.pdf")
 def receipt(public_id: str) -> ResponseReturnValue:
-    document = receipt_document(_own_submission(public_id))
-    # Drawn and stored on the first download (portal.services); a no-op commit after that.
-    commit_keeping_loaded()
-    return document_response(document)
+    return receipt_response(_own_submission(public_id))
 
 
 @bp.get("/konto/antraege/<public_id>/dokumente/<int:item_id>")

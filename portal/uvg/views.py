@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from amtsweg.citizens.models import Citizen
 from amtsweg.clock import berlin_today
-from amtsweg.extensions import commit_keeping_loaded, db
+from amtsweg.extensions import db
 from amtsweg.sessions import citizen_actor, current_citizen, guard_citizen_blueprint
 from amtsweg.translate import gettext as _
 from amtsweg.translate import lazy_gettext as _l
@@ -35,7 +35,7 @@ from amtsweg.uploads import accepts_files
 from portal import drafts
 from portal.catalogue import Leistung, register
 from portal.models import Draft, Submission
-from portal.services import find_by_idempotency_key, receipt_document
+from portal.services import find_by_idempotency_key, receipt_response
 from portal.uvg import rules, summary
 from portal.uvg.forms import (
     ChildForm,
@@ -574,10 +574,7 @@ def confirmation(public_id: str) -> ResponseReturnValue:
 
 @bp.get("/eingereicht/<public_id>/eingangsbestaetigung.pdf")
 def receipt(public_id: str) -> ResponseReturnValue:
-    document = receipt_document(_own_submission(public_id))
-    # Drawn and stored on the first download (portal.services); a no-op commit after that.
-    commit_keeping_loaded()
-    return document_response(document)
+    return receipt_response(_own_submission(public_id))
 
 
 # --- deleting a draft -------------------------------------------------------------------------
