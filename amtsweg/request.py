@@ -6,11 +6,11 @@ and the person would lose the whole form. Dropped here, once for every form, the
 was entered goes through the form's own checks as usual. Files are left as they are: only text
 values are touched.
 
-Multipart bodies are parsed with Werkzeug's own reads of 64 KiB. Reading 256 KiB at a time was
-tried (eighth session) and measured again under gunicorn in the twelfth: a POST of two 1 MB
-files cost its worker 13.0 ms of CPU against 11.4 ms with 64 KiB reads, because each larger read
-copies more of gunicorn's read-ahead and every buffer above 128 KiB is fresh memory from the
-kernel (bench/README.md, "submit.py").
+Multipart bodies are read 256 KiB at a time instead of Werkzeug's 64 KiB: each read of the body
+goes through gunicorn's reader, which copies what it has read ahead every time, and the decoder
+searches its buffer for the boundary once per read. For the two 1 MB files of an application
+that is about a fifth of the parsing (bench/README.md, "submit.py"); the decoder's buffer stays
+a few hundred KiB whatever the size of the upload.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from typing import Any
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.formparser import FormDataParser, MultiPartParser
+
+MULTIPART_READ_SIZE = 256 * 1024
 
 
 class WithoutNul(ImmutableMultiDict[str, Any]):
@@ -28,5 +31,20 @@ class WithoutNul(ImmutableMultiDict[str, Any]):
                           for key, value in pairs])
 
 
+class LargerReads(FormDataParser):
+    def _parse_multipart(self, stream: Any, mimetype: str, content_length: int | None,
+                         options: dict[str, str]) -> Any:
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        parser = MultiPartParser(stream_factory=self.stream_factory,
+                                 max_form_memory_size=self.max_form_memory_size,
+                                 max_form_parts=self.max_form_parts, cls=self.cls,
+                                 buffer_size=MULTIPART_READ_SIZE)
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
+
 class AmtswegRequest(Request):
     parameter_storage_class = WithoutNul
+    form_data_parser_class = LargerReads
