@@ -60,6 +60,28 @@ def test_file_backend_writes_one_eml_after_commit_and_forgets_the_body(app: Flas
     assert row.body == ""  # sign-in links do not lie around after delivery
 
 
+
+def test_recording_the_delivery_leaves_every_pooled_connection_transactional(app: Flask) -> None:
+    # The outcome is written in autocommit mode, with synchronous_commit off on PostgreSQL:
+    # neither may stick to the connection the next request gets from the pool.
+    with app.app_context():
+        mail.queue_mail("empfang@example.org", "Betreff", "Hallo")
+        db.session.commit()
+        db.session.remove()
+        assert outbox(app)[0].status is MailStatus.SENT
+        pooled = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]
+        try:
+            assert pooled, "the delivery's connection went back to the pool"
+            for connection in pooled:
+                assert connection.get_isolation_level() != "AUTOCOMMIT"
+                assert connection.connection.dbapi_connection is not None
+                if connection.dialect.name == "postgresql":
+                    assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+                    assert connection.connection.dbapi_connection.autocommit is False
+        finally:
+            for connection in pooled:
+                connection.close()
+
 def test_a_mail_of_a_released_savepoint_waits_for_the_outer_commit(app: Flask) -> None:
     with app.app_context():
         with db.session.begin_nested():
