@@ -18,7 +18,8 @@ documents in a temporary directory (file storage), and drops both at the end.
    citizens **submit**: the documents POST with the two 1 MB PDFs (the other
    required documents marked "sent later") and the submit POST, nothing else. Prints
    submissions per second, the p50/p95 of the submission and of each of the two POSTs, and
-   the CPU the workers spent per submission (from /proc, beside the minimal endpoint's), with
+   the CPU the workers spent per submission (from /proc, beside the minimal endpoint's; also
+   their minor page faults, fresh pages of memory the kernel had to map), with
    what PostgreSQL and this bench's own clients spent meanwhile: the three share the
    machine's cores, so the ratio of the totals is what bounds the throughput ratio.
 2. **minimal**: a tiny Flask app (``create_minimal_app`` below) under the same gunicorn settings
@@ -184,6 +185,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def minor_faults(pid: int) -> int:
+    """Minor page faults of one process so far (0 when it is gone): each is a page of memory
+    the kernel had to map and zero, which large short-lived buffers cost again and again."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+    except OSError:
+        return 0
+
+
 def database_cpu() -> float:
     """CPU seconds of every PostgreSQL process on this machine so far (its backends and its
     writers: a commit's WAL flush is the walwriter's or the backend's work)."""
@@ -233,6 +243,9 @@ class Server:
     def workers_cpu(self) -> float:
         """CPU seconds (user and system) the workers have used so far."""
         return sum(cpu_seconds(pid) for pid in self.worker_pids())
+
+    def workers_faults(self) -> int:
+        return sum(minor_faults(pid) for pid in self.worker_pids())
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -432,6 +445,11 @@ class Load:
     worker_cpu: float = 0.0  # CPU seconds of the server's workers during the phase
     database_cpu: float = 0.0  # of PostgreSQL
     client_cpu: float = 0.0  # of this bench's HTTP clients
+    worker_faults: int = 0  # minor page faults of the server's workers during the phase
+
+    @property
+    def faults_each(self) -> float:
+        return self.worker_faults / self.done if self.done else 0.0
 
     @property
     def cpu_ms_each(self) -> float:
@@ -459,13 +477,16 @@ class Load:
         self.worker_cpu += other.worker_cpu
         self.database_cpu += other.database_cpu
         self.client_cpu += other.client_cpu
+        self.worker_faults += other.worker_faults
 
 
 def with_cpu(server: Server, run: Callable[[], Load]) -> Load:
     """Run one round against ``server`` and note the CPU spent meanwhile by its workers, by
     PostgreSQL and by this bench's clients: the machine's cores are all the three share."""
     before = server.workers_cpu(), database_cpu(), client_cpu()
+    faults_before = server.workers_faults()
     load = run()
+    load.worker_faults = server.workers_faults() - faults_before
     load.worker_cpu = server.workers_cpu() - before[0]
     load.database_cpu = database_cpu() - before[1]
     load.client_cpu = client_cpu() - before[2]
@@ -833,6 +854,8 @@ def main() -> int:
         print(f"CPU of the server's workers: {app_cpu:.1f} ms per submission, minimal "
               f"{minimal_cpu:.1f} ms per POST (the app's own work: {app_cpu - minimal_cpu:.1f} ms "
               f"more; the same CPU for both: {minimal_cpu / app_cpu if app_cpu else 0:.2f})")
+        print(f"minor page faults of the workers: {app_result.faults_each:.0f} per submission, "
+              f"minimal {minimal_result.faults_each:.0f} per POST")
         app_split, minimal_split = app_result.machine_ms_each(), minimal_result.machine_ms_each()
         print("CPU of the whole machine per operation (workers + PostgreSQL + the bench's "
               "clients):")
