@@ -22,27 +22,17 @@ measured only in-process or in a stripped-down app can point the wrong way (benc
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# As in bench/submit.py: bench/queue.py must not shadow the standard library's ``queue``.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from bench import submit as bench
 
-from bench import submit as bench  # noqa: E402  (after the path fix above)
-
+ROOT = bench.ROOT
 DATABASE = "amtsweg_bench_ab"
 SIDES = ("A", "B")
 
@@ -77,45 +67,10 @@ def worktree(revision: str) -> Iterator[Path]:
         shutil.rmtree(path.parent, ignore_errors=True)
 
 
-@contextmanager
-def ab_database() -> Iterator[str]:
-    bench.admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    bench.admin(f"CREATE DATABASE {DATABASE}")
-    try:
-        yield f"{bench.SERVER}/{DATABASE}"
-    finally:
-        bench.admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-
-
 def start_app(name: str, root: Path, env: dict[str, str], workers: int,
               log_dir: Path) -> bench.Server:
-    """gunicorn serving the app of ``root`` (its own code first on the path)."""
-    import requests
-
-    port = bench.free_port()
-    log = log_dir / f"{name}.log"
-    process = subprocess.Popen(
-        [str(bench.VENV_BIN / "gunicorn"), "amtsweg.wsgi:app", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--pythonpath", str(root), "--timeout", "120",
-         "--graceful-timeout", "5", "--access-logfile", "-", "--log-level", "warning"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
-    server = bench.Server(name, process, port, log)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited:\n{log.read_text()[-3000:]}")
-            try:
-                if (requests.get(server.url + "/konto/anmelden", timeout=15).status_code < 500
-                        and len(server.worker_pids()) >= workers):
-                    return server
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} did not come up:\n{log.read_text()[-3000:]}")
-    except BaseException:
-        server.stop()
-        raise
+    return bench.start_gunicorn(name, "amtsweg.wsgi:app", env, workers, log_dir,
+                                "/konto/anmelden", root=root)
 
 
 def prepare_side(name: str, root: Path, server: bench.Server, url: str, emails: list[str],
@@ -188,19 +143,11 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="amtsweg-bench-ab-"))
     servers: list[bench.Server] = []
     try:
-        with worktree(args.revision) as tree_a, ab_database() as url:
+        with worktree(args.revision) as tree_a, bench.bench_database(DATABASE) as url:
             for folder in ("instance", "documents", "pdf", "logs"):
                 (tmp / folder).mkdir()
-            env = {**os.environ, "AMTSWEG_DATABASE_URL": url,
-                   "AMTSWEG_STORAGE_URL": f"file://{tmp / 'documents'}",
-                   "AMTSWEG_INSTANCE_PATH": str(tmp / "instance"),
-                   "AMTSWEG_SECRET_KEY": secrets.token_hex(32),
-                   "AMTSWEG_MAIL_URL": f"file://{tmp / 'instance' / 'mail'}"}
-            for name in ("AMTSWEG_MAX_UPLOAD_MB", "AMTSWEG_CLAMAV_URL", "AMTSWEG_ENV"):
-                env.pop(name, None)
-            subprocess.run([str(bench.VENV_BIN / "amtsweg"), "db", "upgrade"], cwd=ROOT,
-                           env=env, check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
+            env = bench.app_env(url, tmp)
+            bench.migrate(env)
             emails = bench.create_citizens(env, 2 * args.concurrency)
             pdfs = [bench.write_pdf(tmp / "pdf" / f"{name}.pdf", bench.MB)
                     for name in ("geburtsurkunde", "scheidungsurteil")]

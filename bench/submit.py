@@ -258,16 +258,18 @@ class Server:
 
 
 def start_gunicorn(name: str, target: str, env: dict[str, str], workers: int,
-                   log_dir: Path, probe: str) -> Server:
+                   log_dir: Path, probe: str, root: Path = ROOT) -> Server:
+    """gunicorn serving ``target`` from the checkout at ``root`` (its code first on the path),
+    once every worker answers."""
     import requests
 
     port = free_port()
     log = log_dir / f"{name}.log"
     process = subprocess.Popen(
         [str(VENV_BIN / "gunicorn"), target, "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--pythonpath", str(ROOT), "--timeout", "120",
+         "--workers", str(workers), "--pythonpath", str(root), "--timeout", "120",
          "--graceful-timeout", "5", "--access-logfile", "-", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     server = Server(name, process, port, log)
     try:
         deadline = time.monotonic() + 60
@@ -691,13 +693,30 @@ def admin(sql: str) -> None:
 
 
 @contextmanager
-def bench_database() -> Iterator[str]:
-    admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    admin(f"CREATE DATABASE {DATABASE}")
+def bench_database(name: str = DATABASE) -> Iterator[str]:
+    admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin(f"CREATE DATABASE {name}")
     try:
-        yield f"{SERVER}/{DATABASE}"
+        yield f"{SERVER}/{name}"
     finally:
-        admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def app_env(url: str, tmp: Path) -> dict[str, str]:
+    """The app's settings for a bench: this database, files and mail under ``tmp``."""
+    env = {**os.environ, "AMTSWEG_DATABASE_URL": url,
+           "AMTSWEG_STORAGE_URL": f"file://{tmp / 'documents'}",
+           "AMTSWEG_INSTANCE_PATH": str(tmp / "instance"),
+           "AMTSWEG_SECRET_KEY": secrets.token_hex(32),
+           "AMTSWEG_MAIL_URL": f"file://{tmp / 'instance' / 'mail'}"}
+    for name in ("AMTSWEG_MAX_UPLOAD_MB", "AMTSWEG_CLAMAV_URL", "AMTSWEG_ENV"):
+        env.pop(name, None)
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run([str(VENV_BIN / "amtsweg"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def create_citizens(env: dict[str, str], count: int) -> list[str]:
@@ -748,17 +767,9 @@ def main() -> int:
         with bench_database() as url:
             for folder in ("instance", "documents", "minimal", "pdf", "logs"):
                 (tmp / folder).mkdir()
-            env = {**os.environ, "AMTSWEG_DATABASE_URL": url,
-                   "AMTSWEG_STORAGE_URL": f"file://{tmp / 'documents'}",
-                   "AMTSWEG_INSTANCE_PATH": str(tmp / "instance"),
-                   "AMTSWEG_SECRET_KEY": secrets.token_hex(32),
-                   "AMTSWEG_MAIL_URL": f"file://{tmp / 'instance' / 'mail'}",
-                   "BENCH_SUBMIT_STORAGE": str(tmp / "minimal"),
+            env = {**app_env(url, tmp), "BENCH_SUBMIT_STORAGE": str(tmp / "minimal"),
                    "BENCH_SUBMIT_DB": url}
-            for name in ("AMTSWEG_MAX_UPLOAD_MB", "AMTSWEG_CLAMAV_URL", "AMTSWEG_ENV"):
-                env.pop(name, None)
-            subprocess.run([str(VENV_BIN / "amtsweg"), "db", "upgrade"], cwd=ROOT, env=env,
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            migrate(env)
             with psycopg.connect(url, autocommit=True) as connection:
                 connection.execute("CREATE TABLE bench_minimal (id bigserial PRIMARY KEY, "
                                    "keys text NOT NULL, created_at timestamptz NOT NULL "

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from amtsweg import mail
 from amtsweg.citizens.models import Citizen
@@ -69,7 +70,9 @@ def test_recording_the_delivery_leaves_every_pooled_connection_transactional(app
         db.session.commit()
         db.session.remove()
         assert outbox(app)[0].status is MailStatus.SENT
-        pooled = [db.engine.connect() for _ in range(db.engine.pool.checkedin())]
+        pool = db.engine.pool
+        assert isinstance(pool, QueuePool)
+        pooled = [db.engine.connect() for _ in range(pool.checkedin())]
         try:
             assert pooled, "the delivery's connection went back to the pool"
             for connection in pooled:
