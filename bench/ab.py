@@ -14,9 +14,9 @@ Printed for each side: submissions per second, the CPU per submission of its wor
 PostgreSQL and of the bench's clients, and the workers' CPU in every round; then B − A and in
 how many rounds B's workers spent less. This is how a change to the app is measured under the
 server it runs on: one run of ``bench/submit.py`` varies by ±0.04 in its ratio, more than most
-single changes move it, while paired rounds show a difference of 1 ms per submission. A change
-measured only in-process or in a stripped-down app can point the wrong way (bench/README.md,
-"twelfth session").
+single changes move it, while paired rounds show about 1 ms per submission (less well in a
+busy hour of the host: compare the rounds). A change measured only in-process or in a
+stripped-down app can point the wrong way (bench/README.md, "twelfth session").
 """
 
 from __future__ import annotations
