@@ -140,12 +140,9 @@ def main() -> int:
     # Enough prepared drafts for every round at well above this machine's best rate.
     drafts_each = int(args.rounds * args.seconds * 60 / args.concurrency) + 50
 
-    tmp = Path(tempfile.mkdtemp(prefix="amtsweg-bench-ab-"))
-    servers: list[bench.Server] = []
-    try:
+    with bench.scratch("amtsweg-bench-ab-", ("instance", "documents", "pdf", "logs")) as (
+            tmp, servers):
         with worktree(args.revision) as tree_a, bench.bench_database(DATABASE) as url:
-            for folder in ("instance", "documents", "pdf", "logs"):
-                (tmp / folder).mkdir()
             env = bench.app_env(url, tmp)
             bench.migrate(env)
             emails = bench.create_citizens(env, 2 * args.concurrency)
@@ -164,10 +161,6 @@ def main() -> int:
             report(sides, args.revision)
             failed = any(side.total.errors for side in sides.values())
         return 1 if failed else 0
-    finally:
-        for server in servers:
-            server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -702,6 +702,22 @@ def bench_database(name: str = DATABASE) -> Iterator[str]:
         admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+@contextmanager
+def scratch(prefix: str, folders: tuple[str, ...]) -> Iterator[tuple[Path, list[Server]]]:
+    """A temporary directory with ``folders``, and the list of servers started for the run: at
+    the end, also on Ctrl-C or an error, every server is stopped and the directory removed."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    servers: list[Server] = []
+    try:
+        for folder in folders:
+            (tmp / folder).mkdir()
+        yield tmp, servers
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def app_env(url: str, tmp: Path) -> dict[str, str]:
     """The app's settings for a bench: this database, files and mail under ``tmp``."""
     env = {**os.environ, "AMTSWEG_DATABASE_URL": url,
@@ -761,12 +777,9 @@ def main() -> int:
     import psycopg
 
     started = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix="amtsweg-bench-submit-"))
-    servers: list[Server] = []
-    try:
+    with scratch("amtsweg-bench-submit-",
+                 ("instance", "documents", "minimal", "pdf", "logs")) as (tmp, servers):
         with bench_database() as url:
-            for folder in ("instance", "documents", "minimal", "pdf", "logs"):
-                (tmp / folder).mkdir()
             env = {**app_env(url, tmp), "BENCH_SUBMIT_STORAGE": str(tmp / "minimal"),
                    "BENCH_SUBMIT_DB": url}
             migrate(env)
@@ -897,10 +910,6 @@ def main() -> int:
                 print(f"  {name} error: {error}")
         print(f"\ntotal {time.monotonic() - started:.0f} s")
         return 0 if not app_result.errors and not minimal_result.errors else 1
-    finally:
-        for server in servers:
-            server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
