@@ -222,7 +222,7 @@ def _deliver_after_commit(session: Session) -> None:
         settings = _settings()
         transport = transport_for(settings.mail_url)
         # Each outcome is one statement that commits itself: no BEGIN, SET and COMMIT around it,
-        # four round trips to the database fewer for every request that sends a mail.
+        # three round trips to the database fewer for every request that sends a mail.
         with db.engine.connect() as connection:
             autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
             for mail in claimed:

@@ -61,7 +61,6 @@ def test_file_backend_writes_one_eml_after_commit_and_forgets_the_body(app: Flas
     assert row.body == ""  # sign-in links do not lie around after delivery
 
 
-
 def test_recording_the_delivery_leaves_every_pooled_connection_transactional(app: Flask) -> None:
     # The outcome is written in autocommit mode, with synchronous_commit off on PostgreSQL:
     # neither may stick to the connection the next request gets from the pool.
@@ -84,6 +83,7 @@ def test_recording_the_delivery_leaves_every_pooled_connection_transactional(app
         finally:
             for connection in pooled:
                 connection.close()
+
 
 def test_a_mail_of_a_released_savepoint_waits_for_the_outer_commit(app: Flask) -> None:
     with app.app_context():
