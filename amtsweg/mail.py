@@ -332,9 +332,7 @@ def _attempt(session: Session, transport: Transport, sender: str,
     """Send a mail this process holds and record the outcome with a relaxed commit (in the
     transaction the caller may have begun by reading the row)."""
     status, outcome = _send(transport, sender, mail)
-    _relaxed_commit(session)
-    session.execute(update(OutboundMail).where(OutboundMail.id == mail.id).values(**outcome)
-                    .execution_options(synchronize_session=False))
+    session.execute(_recorded(mail.id, outcome, session.get_bind().dialect.name))
     session.commit()
     return status
 
@@ -357,13 +355,14 @@ def _send(transport: Transport, sender: str, mail: _Claimed) -> tuple[MailStatus
 
 
 def _recorded(mail_id: int, outcome: dict[str, Any], dialect: str) -> Update:
-    """The outcome as one UPDATE for a connection in autocommit mode.
+    """The outcome as one UPDATE.
 
-    On PostgreSQL its condition also relaxes the commit the statement ends with (see
-    :func:`_relaxed_commit`): ``set_config(..., true)`` holds until the end of the statement's
-    own transaction, which is its commit.
+    On PostgreSQL its condition also relaxes the commit of the transaction it runs in (see
+    :func:`_relaxed_commit`): ``set_config(..., true)`` holds until that transaction ends,
+    which is the statement's own commit in autocommit mode, or the caller's commit.
     """
-    statement = update(OutboundMail).where(OutboundMail.id == mail_id).values(**outcome)
+    statement = (update(OutboundMail).where(OutboundMail.id == mail_id).values(**outcome)
+                 .execution_options(synchronize_session=False))
     if dialect == "postgresql":
         statement = statement.where(
             func.set_config("synchronous_commit", "off", True) == "off")
