@@ -76,23 +76,10 @@ def start_app(name: str, root: Path, env: dict[str, str], workers: int,
 def prepare_side(name: str, root: Path, server: bench.Server, url: str, emails: list[str],
                  first_address: int, drafts_each: int, pdfs: list[Path]) -> Side:
     """Sign the citizens in, warm every page up, and give each its prepared drafts."""
-    import psycopg
-
-    citizens = [bench.Citizen(server.url, email,
-                              f"127.0.{1 + (first_address + number) // 250}."
-                              f"{2 + (first_address + number) % 250}")
-                for number, email in enumerate(emails)]
-    for citizen in citizens:
-        citizen.log_in()
+    citizens = bench.signed_in_citizens(server.url, emails, first_address)
     citizens[0].apply(pdfs)  # every page once in some worker
-    template = citizens[0].prepare()
-    form = bench.read_documents_form(citizens[0], template, len(pdfs))
-    with psycopg.connect(url) as connection:
-        ids: dict[str, int] = dict(connection.execute("SELECT email, id FROM citizens").fetchall())
-    prepared = bench.clone_drafts(url, template.rstrip("/").split("/")[-2],
-                                  [ids[citizen.email] for citizen in citizens], drafts_each)
-    return Side(name, root, server, citizens, [prepared[ids[c.email]] for c in citizens],
-                [citizen.token() for citizen in citizens], form)
+    form, drafts, tokens = bench.prepare_submissions(citizens, url, drafts_each, len(pdfs))
+    return Side(name, root, server, citizens, drafts, tokens, form)
 
 
 def play_round(side: Side, concurrency: int, seconds: float, pdfs: list[Path]) -> None:

@@ -115,9 +115,8 @@ CASE = "caseworker: case"
 HEALTH = "baseline: /healthz"
 SCENARIO_KINDS = (SIGN_IN_FORM, SIGN_IN, START, FIRST_CHILD_FORM, FIRST_CHILD, QUESTION, ANSWER,
                   DOCUMENTS, UPLOAD, CHECK, SUBMIT, CONFIRMATION, RECEIPT, MY_APPLICATIONS,
-                  APPLICATION,
-                  STAFF_SIGN_IN_FORM, STAFF_SIGN_IN, QUEUE, QUEUE_NEXT, QUEUE_ITEM, MY_CASES,
-                  CASE)
+                  APPLICATION, STAFF_SIGN_IN_FORM, STAFF_SIGN_IN, QUEUE, QUEUE_NEXT, QUEUE_ITEM,
+                  MY_CASES, CASE)
 
 QUEUE_ITEM_LINK = re.compile(r"^/intern/clearing/\d+$")
 QUEUE_NEXT_LINK = re.compile(r"^/intern/clearing/\?(.*&)?nach=")

@@ -570,6 +570,32 @@ def clone_drafts(url: str, template_public_id: str, citizen_ids: list[int],
     return drafts
 
 
+def signed_in_citizens(base: str, emails: list[str], first: int = 0) -> list[Citizen]:
+    """A browser for each address, signed in, each from its own loopback address."""
+    citizens = [Citizen(base, email, f"127.0.{1 + number // 250}.{2 + number % 250}")
+                for number, email in enumerate(emails, start=first)]
+    for citizen in citizens:
+        citizen.log_in()
+    return citizens
+
+
+def prepare_submissions(citizens: list[Citizen], url: str, drafts_each: int, pdf_count: int
+                        ) -> tuple[DocumentsForm, list[list[str]], list[str]]:
+    """The first citizen answers a whole application but the documents; copies of that draft
+    for every citizen. Returns the documents page's fields, each citizen's drafts and CSRF
+    token."""
+    import psycopg
+
+    template_path = citizens[0].prepare()
+    form = read_documents_form(citizens[0], template_path, pdf_count)
+    with psycopg.connect(url) as connection:
+        ids: dict[str, int] = dict(connection.execute("SELECT email, id FROM citizens").fetchall())
+    prepared = clone_drafts(url, template_path.rstrip("/").split("/")[-2],
+                            [ids[citizen.email] for citizen in citizens], drafts_each)
+    return (form, [prepared[ids[citizen.email]] for citizen in citizens],
+            [citizen.token() for citizen in citizens])
+
+
 def app_load(citizens: list[Citizen], drafts: list[list[str]], tokens: list[str],
              form: DocumentsForm, concurrency: int, seconds: float, pdfs: list[Path]) -> Load:
     turns = [0] * concurrency
@@ -795,25 +821,14 @@ def main() -> int:
             app = start_gunicorn("app", "amtsweg.wsgi:app", env, args.workers, tmp / "logs",
                                  "/konto/anmelden")
             servers.append(app)
-            citizens = [Citizen(app.url, email, f"127.0.{1 + number // 250}.{2 + number % 250}")
-                        for number, email in enumerate(emails[:-1])]
-            for citizen in citizens:
-                citizen.log_in()
+            citizens = signed_in_citizens(app.url, emails[:-1])
             citizens[0].apply(pdfs)  # warm-up: every page once in some worker
             whole_flows = []
             for _ in range(3):
                 start = time.perf_counter()
                 citizens[0].apply(pdfs)
                 whole_flows.append(time.perf_counter() - start)
-            template_path = citizens[0].prepare()
-            form = read_documents_form(citizens[0], template_path, len(pdfs))
-            with psycopg.connect(url) as connection:
-                ids: dict[str, int] = dict(
-                    connection.execute("SELECT email, id FROM citizens").fetchall())
-            prepared = clone_drafts(url, template_path.rstrip("/").split("/")[-2],
-                                    [ids[citizen.email] for citizen in citizens], args.drafts)
-            drafts = [prepared[ids[citizen.email]] for citizen in citizens]
-            tokens = [citizen.token() for citizen in citizens]
+            form, drafts, tokens = prepare_submissions(citizens, url, args.drafts, len(pdfs))
             before_rows = count_submissions(url)
 
             # 2. the minimal endpoint, up beside the app
