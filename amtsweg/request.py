@@ -11,17 +11,27 @@ goes through gunicorn's reader, which copies what it has read ahead every time, 
 searches its buffer for the boundary once per read. For the two 1 MB files of an application
 that is about a fifth of the parsing (bench/README.md, "submit.py"); the decoder's buffer stays
 a few hundred KiB whatever the size of the upload.
+
+A file in a body larger than Werkzeug keeps in memory is received straight into the document
+store where it can be (the file store registers :data:`RECEIVE_UPLOADS`): written once, hashed as
+it arrives, checked where it lies and kept by a rename. Werkzeug's own temporary file had to be
+read back and written again to store it: 1–2 ms of a UVG application's two files
+(bench/README.md, "thirteenth session"). A file no view keeps is deleted when the request ends.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Request
+from flask import Request, current_app
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 MULTIPART_READ_SIZE = 256 * 1024
+# Werkzeug's threshold: a body up to this size keeps its files in memory.
+IN_MEMORY_BODY = 500 * 1024
+# The app extension that makes a new file in the document store for an upload to arrive in.
+RECEIVE_UPLOADS = "amtsweg_receive_uploads"
 
 
 class WithoutNul(ImmutableMultiDict[str, Any]):
@@ -48,3 +58,18 @@ class LargerReads(FormDataParser):
 class AmtswegRequest(Request):
     parameter_storage_class = WithoutNul
     form_data_parser_class = LargerReads
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None
+                         ) -> Any:
+        receive = current_app.extensions.get(RECEIVE_UPLOADS)
+        large = total_content_length is None or total_content_length > IN_MEMORY_BODY
+        if receive is not None and large:
+            try:
+                return receive()
+            except OSError:
+                # The store cannot take a file now: spooled as before, the upload meets the
+                # store's error where the view stores it, as every upload did before.
+                pass
+        return super()._get_file_stream(total_content_length, content_type, filename,
+                                        content_length)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, BinaryIO, Protocol, cast
+from typing import IO, Any, BinaryIO, Protocol, cast
 from urllib.parse import unquote, urlsplit
 
 import urllib3
@@ -30,6 +30,7 @@ from minio.error import S3Error, ServerError
 from amtsweg import health
 from amtsweg.config import Settings, parse_s3_url
 from amtsweg.extensions import db
+from amtsweg.request import RECEIVE_UPLOADS
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ S3_PARALLEL_PARTS = 1
 # Two shard levels of two hex digits, then 32 hex digits (128 random bits): unguessable, and a
 # directory never holds more than a few thousand files even at national scale.
 KEY_PATTERN = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
-# The temporary file of a write in progress (``tempfile.mkstemp`` in FileBlobStore.put).
+# The temporary file of a write in progress (``FileBlobStore.receive``).
 UNFINISHED_WRITE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/\.[a-z0-9_]{8}\.part")
 
 EXTENSION_KEY = "amtsweg_blobstore"
@@ -136,6 +137,43 @@ class _HashingReader(io.RawIOBase):
         return self._digest.hexdigest()
 
 
+class IncomingFile(io.BufferedRandom):
+    """A blob being written into a :class:`FileBlobStore`, hashed and counted as it is written.
+
+    Also what a request receives an upload into (:data:`amtsweg.request.RECEIVE_UPLOADS`): the
+    upload checks and the virus scan read it where it lies, and storing it is a rename, where
+    Werkzeug's temporary file had to be copied into the store. Closed before it is kept, it is
+    deleted: a refused upload leaves nothing behind.
+    """
+
+    def __init__(self, handle: int, key: str, temp_path: Path, store: FileBlobStore) -> None:
+        super().__init__(io.FileIO(handle, "r+"))
+        self.key = key
+        self.temp_path = temp_path
+        self.store = store
+        self.kept = False
+        self.size = 0
+        self._digest = hashlib.sha256()
+
+    def write(self, data: Any, /) -> int:
+        # Only ever appended to (by the multipart parser or put()), so the digest is the file's.
+        written = super().write(data)
+        self._digest.update(data)
+        self.size += written
+        return written
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if not self.kept:
+                self.temp_path.unlink(missing_ok=True)
+
+
 def _check_size(expected: int | None, actual: int) -> None:
     if expected is not None and expected != actual:
         raise SizeMismatch(f"expected {expected} bytes, got {actual}")
@@ -162,26 +200,36 @@ class FileBlobStore:
         return path
 
     def put(self, stream: IO[bytes], *, size: int | None = None) -> StoredBlob:
+        if isinstance(stream, IncomingFile) and stream.store is self and stream.tell() == 0:
+            # The request already wrote this upload into the store: kept where it lies.
+            return self.keep(stream, size=size)
+        with self.receive() as incoming:
+            while chunk := stream.read(CHUNK_SIZE):
+                incoming.write(chunk)
+            return self.keep(incoming, size=size)
+
+    def receive(self) -> IncomingFile:
+        """A new file to write a blob into, under a temporary name beside where it will be kept:
+        the rename in :meth:`keep` is atomic, and a crash mid-write leaves only a ".part" file,
+        never a half blob under a real key."""
         key = new_key()
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        reader = _HashingReader(stream)
-        # A temp file in the same directory: the rename is atomic and a crash mid-write leaves
-        # only a ".part" file, never a half blob under a real key.
         handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as temp:
-                while chunk := reader.read(CHUNK_SIZE):
-                    temp.write(chunk)
-                temp.flush()
-                os.fsync(temp.fileno())
-            _check_size(size, reader.size)
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        return IncomingFile(handle, key, Path(temp_name), self)
+
+    def keep(self, incoming: IncomingFile, *, size: int | None = None) -> StoredBlob:
+        """Make what was written into ``incoming`` a blob, durably; ``size`` is checked first."""
+        if incoming.store is not self or incoming.kept:
+            raise ValueError("not a file this store is receiving")
+        incoming.flush()
+        os.fsync(incoming.fileno())
+        _check_size(size, incoming.size)
+        target = self._path(incoming.key)
+        os.replace(incoming.temp_path, target)
+        incoming.kept = True
         _fsync_directory(target.parent)
-        return StoredBlob(key, reader.sha256, reader.size)
+        return StoredBlob(incoming.key, incoming.sha256, incoming.size)
 
     def open(self, key: str) -> IO[bytes]:
         # Walk the key component by component without following any symlink (openat with
@@ -413,6 +461,10 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     store = from_url(settings.storage_url)
     app.extensions[EXTENSION_KEY] = store
+    if isinstance(store, FileBlobStore):
+        # S3 takes an object only whole, after the checks: there uploads arrive in Werkzeug's
+        # temporary files as before.
+        app.extensions[RECEIVE_UPLOADS] = store.receive
     health.register_check(app, "storage", store.check)
     app.register_error_handler(StorageUnavailable, _storage_down)
     # Uploads reach the store only through the scanner, so both are set up together.

@@ -73,7 +73,8 @@ class RejectedUpload(Exception):
 @dataclass
 class CheckedUpload:
     """An upload that passed every check, at position 0 of ``spool``: the upload's own stream
-    when it could be read at random (Werkzeug's temporary file), else a temporary copy."""
+    when it could be read at random (the file the request received it into), else a temporary
+    copy."""
 
     spool: IO[bytes]
     media_type: str
@@ -111,8 +112,9 @@ def spool_limited(stream: IO[bytes], max_bytes: int) -> tuple[IO[bytes], int]:
 def _seekable_size(stream: IO[bytes]) -> int | None:
     """The size of a stream that can seek, or ``None`` for one that must be spooled first.
 
-    Werkzeug has already written every uploaded file to a temporary file (or, when small, kept
-    it in memory) before the view runs: a second copy cost as much as storing the file.
+    Before the view runs, every uploaded file is already in a file that can seek: the one the
+    request received it into in the document store, or Werkzeug's temporary file (in memory
+    when small). A second copy cost as much as storing the file.
     """
     try:
         if not stream.seekable():

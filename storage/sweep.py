@@ -11,9 +11,9 @@ Only blobs older than a grace period are considered: a younger one may belong to
 still running.
 
 The same goes for the temporary file of a write that never finished (the file store writes a
-blob under a temporary name and renames it when complete): a process killed mid-upload leaves
-part of a document there. Past the grace period no write is still running, so the sweep deletes
-those too, whatever the database says.
+blob, and receives a large upload while the request arrives, under a temporary name and renames
+it when kept): a process killed mid-upload leaves part of a document there. Past the grace
+period no write is still running, so the sweep deletes those too, whatever the database says.
 """
 
 from __future__ import annotations

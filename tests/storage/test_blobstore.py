@@ -18,6 +18,7 @@ import urllib3
 from storage.blobstore import (
     BlobNotFound,
     FileBlobStore,
+    IncomingFile,
     InvalidKey,
     S3BlobStore,
     SizeMismatch,
@@ -256,3 +257,66 @@ def test_file_store_check_fails_when_the_root_is_not_a_directory(tmp_path: Path)
 
     with pytest.raises(FileExistsError):
         FileBlobStore(root).check()
+
+
+def _received(store: FileBlobStore, content: bytes) -> IncomingFile:
+    incoming = store.receive()
+    for start in range(0, len(content), 256 * 1024):
+        incoming.write(content[start:start + 256 * 1024])
+    incoming.seek(0)
+    return incoming
+
+
+def test_a_received_file_becomes_a_blob_where_it_was_written(file_store: FileBlobStore) -> None:
+    content = bytes(range(251)) * 4000
+
+    with _received(file_store, content) as incoming:
+        assert incoming.temp_path.parent == (file_store.root / incoming.key).parent
+        blob = file_store.keep(incoming, size=len(content))
+
+    assert blob.key == incoming.key
+    assert blob.sha256 == hashlib.sha256(content).hexdigest()
+    assert blob.size == len(content)
+    with file_store.open(blob.key) as stream:
+        assert stream.read() == content
+    assert [p for p in file_store.root.rglob("*") if p.is_file()] == [file_store.root / blob.key]
+
+
+def test_put_of_a_received_file_keeps_it_instead_of_copying(file_store: FileBlobStore) -> None:
+    content = b"%PDF-1.7\n" + b"0" * 700_000
+
+    with _received(file_store, content) as incoming:
+        blob = file_store.put(incoming, size=len(content))
+
+    assert blob.key == incoming.key
+    assert blob.sha256 == hashlib.sha256(content).hexdigest()
+    assert [p for p in file_store.root.rglob("*") if p.is_file()] == [file_store.root / blob.key]
+
+
+def test_a_received_file_closed_without_keeping_leaves_nothing(file_store: FileBlobStore) -> None:
+    with _received(file_store, b"nie gespeichert" * 1000) as incoming:
+        assert incoming.temp_path.is_file()
+
+    assert [p for p in file_store.root.rglob("*") if p.is_file()] == []
+
+
+def test_a_received_file_of_another_size_is_refused_and_leaves_nothing(
+        file_store: FileBlobStore) -> None:
+    with _received(file_store, b"kurz") as incoming, pytest.raises(SizeMismatch):
+        file_store.keep(incoming, size=100)
+
+    assert [p for p in file_store.root.rglob("*") if p.is_file()] == []
+
+
+def test_a_received_file_is_kept_once_and_only_by_its_store(tmp_path: Path) -> None:
+    store, other = FileBlobStore(tmp_path / "a"), FileBlobStore(tmp_path / "b")
+
+    with _received(store, b"inhalt") as incoming:
+        with pytest.raises(ValueError, match="not a file this store is receiving"):
+            other.keep(incoming)
+        blob = store.keep(incoming)
+        with pytest.raises(ValueError, match="not a file this store is receiving"):
+            store.keep(incoming)
+
+    assert store.exists(blob.key)
+    assert [p for p in other.root.rglob("*") if p.is_file()] == []

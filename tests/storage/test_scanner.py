@@ -53,7 +53,7 @@ from storage.scanner import (
 from storage.services import store_upload
 from tests.conftest import sign_in_citizen
 from tests.storage.clamd import EICAR, EICAR_SIGNATURE, STREAM_MAX_MB, ClamdProcess, start_clamd
-from tests.storage.conftest import image_bytes, pdf_bytes, test_bp
+from tests.storage.conftest import image_bytes, pdf_bytes, test_bp, write_large_pdf
 from tests.storage.test_views import blob_files, document_count, post_upload
 
 MB = 1024 * 1024
@@ -123,36 +123,6 @@ def jpeg_with_comment(comment: bytes) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (20, 20), (0, 90, 160)).save(buffer, format="JPEG", comment=comment)
     return buffer.getvalue()
-
-
-def write_large_pdf(path: Path, size: int) -> Path:
-    """A valid PDF of about ``size`` bytes, written in chunks (it never exists whole in memory)."""
-    header = b"%PDF-1.7\n"
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"]
-    offsets: list[int] = []
-    with path.open("wb") as out:
-        out.write(header)
-        for number, body in enumerate(objects, start=1):
-            offsets.append(out.tell())
-            out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-        offsets.append(out.tell())
-        trailer_reserve = 400
-        length = size - out.tell() - trailer_reserve
-        out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % length)
-        line = b"0 0 m 1 1 l S\n" * 4096
-        remaining = length
-        while remaining > 0:
-            out.write(line[:remaining])
-            remaining -= len(line)
-        out.write(b"\nendstream\nendobj\n")
-        xref = out.tell()
-        out.write(b"xref\n0 5\n0000000000 65535 f \n")
-        for offset in offsets:
-            out.write(b"%010d 00000 n \n" % offset)
-        out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
-    return path
 
 
 def infected_message(signature: str) -> str:

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from amtsweg.app import create_app
 from amtsweg.config import Settings
 from amtsweg.extensions import db
+from storage.blobstore import IncomingFile
 from storage.models import Document
 from tests.conftest import csrf_token, sign_in_citizen
-from tests.storage.conftest import bomb_png, image_bytes, pdf_bytes, start_moto
+from tests.storage.conftest import (
+    bomb_png,
+    image_bytes,
+    pdf_bytes,
+    start_moto,
+    write_large_pdf,
+)
 
 UPLOAD = "/test/dokumente/hochladen"
 BOUNDARY = "----amtsweg-grenze"
@@ -235,5 +244,97 @@ def test_healthz_reports_storage_unavailable_when_s3_is_down(
     assert down.status_code == 503
     assert json.loads(down.data)["storage"] == "unavailable"
     assert json.loads(down.data)["database"] == "ok"
+    with s3_app.app_context():
+        db.engine.dispose()
+
+
+# --- large uploads arrive in the document store itself ------------------------------------------
+
+
+def large_pdf(tmp_path: Path, size: int = MB) -> bytes:
+    return write_large_pdf(tmp_path / "gross.pdf", size).read_bytes()
+
+
+def test_a_large_upload_arrives_in_the_store_and_is_gone_when_no_view_keeps_it(
+        app: Flask, tmp_path: Path) -> None:
+    content = large_pdf(tmp_path)
+    body = multipart_body({"title": "Kontoauszug"}, "gross.pdf", content)
+
+    with app.test_request_context(UPLOAD, method="POST", data=body,
+                                  content_type=f"multipart/form-data; boundary={BOUNDARY}"):
+        arrived = request.files["document"].stream
+        assert isinstance(arrived, IncomingFile)
+        assert arrived.temp_path.is_relative_to(app.config["AMTSWEG"].instance_path / "documents")
+        assert arrived.read() == content
+        assert arrived.sha256 == hashlib.sha256(content).hexdigest()
+
+    assert blob_files(app) == []
+
+
+def test_a_small_upload_stays_in_memory(app: Flask) -> None:
+    body = multipart_body({"title": "Kontoauszug"}, "klein.pdf", pdf_bytes())
+
+    with app.test_request_context(UPLOAD, method="POST", data=body,
+                                  content_type=f"multipart/form-data; boundary={BOUNDARY}"):
+        assert not isinstance(request.files["document"].stream, IncomingFile)
+
+    assert blob_files(app) == []
+
+
+def test_a_large_upload_is_stored_once_where_it_arrived(
+        app: Flask, citizen_client: FlaskClient, tmp_path: Path) -> None:
+    content = large_pdf(tmp_path, 3 * MB)
+
+    response = post_upload(citizen_client, content, "kontoauszuege.pdf")
+
+    assert response.status_code == 302
+    download = citizen_client.get(response.headers["Location"])
+    assert download.data == content
+    download.close()
+    with app.app_context():
+        document = db.session.scalars(select(Document)).one()
+        assert document.sha256 == hashlib.sha256(content).hexdigest()
+        assert document.size == len(content)
+        key = document.storage_key
+    assert blob_files(app) == [str(app.config["AMTSWEG"].instance_path / "documents" / key)]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"MZ\x90\x00" + b"\x00" * MB, "Diese Datei ist ein Windows-Programm."),
+    (b"%PDF-1.7\n" + b"0" * MB, "Die PDF-Datei ist beschädigt und kann nicht gelesen werden."),
+])
+def test_a_large_refused_upload_leaves_no_file_in_the_store(
+        app: Flask, citizen_client: FlaskClient, content: bytes, message: str) -> None:
+    response = post_upload(citizen_client, content, "gross.pdf", title="Mein Titel")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert message in page
+    assert 'value="Mein Titel"' in page
+    assert document_count(app) == 0
+    assert blob_files(app) == []
+
+
+def test_a_large_file_sent_where_no_file_is_taken_leaves_nothing(
+        app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+    body = multipart_body({"email": "a@example.org", "password": "x"}, "gross.pdf",
+                          large_pdf(tmp_path))
+
+    response = client.post("/konto/anmelden", data=body,
+                           content_type=f"multipart/form-data; boundary={BOUNDARY}")
+
+    assert response.status_code == 400  # no CSRF token: refused, the file never stored
+    assert blob_files(app) == []
+
+
+def test_with_s3_storage_large_uploads_arrive_as_before(
+        settings_factory: Callable[..., Settings], s3_url: str, app: Flask,
+        tmp_path: Path) -> None:
+    s3_app = create_app(settings_factory(storage_url=s3_url))
+    body = multipart_body({"title": "Kontoauszug"}, "gross.pdf", large_pdf(tmp_path))
+
+    with s3_app.test_request_context(UPLOAD, method="POST", data=body,
+                                     content_type=f"multipart/form-data; boundary={BOUNDARY}"):
+        assert not isinstance(request.files["document"].stream, IncomingFile)
     with s3_app.app_context():
         db.engine.dispose()
