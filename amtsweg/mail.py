@@ -96,9 +96,9 @@ class FileTransport:
 def tls_context() -> ssl.SSLContext:
     """The verifying TLS context of every SMTP connection this process makes.
 
-    Making one loads the system's CA certificates: about 25 ms of CPU, which every mail sent
-    after its request's commit paid again, even over plain SMTP. A context serves any number
-    of connections; a changed CA store takes effect when the process restarts.
+    Making one loads the system's CA certificates (about 25 ms of CPU), so it is made once, and
+    never for plain SMTP. A context serves any number of connections; a changed CA store takes
+    effect when the process restarts.
     """
     return ssl.create_default_context()
 

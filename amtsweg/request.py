@@ -28,7 +28,8 @@ from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.formparser import FormDataParser, MultiPartParser
 
 MULTIPART_READ_SIZE = 256 * 1024
-# Werkzeug's threshold: a body up to this size keeps its files in memory.
+# A body up to this size is spooled as Werkzeug does (each file in memory up to 500 KiB, then
+# on disk); a larger body's files arrive in the document store.
 IN_MEMORY_BODY = 500 * 1024
 # The app extension that makes a new file in the document store for an upload to arrive in.
 RECEIVE_UPLOADS = "amtsweg_receive_uploads"
@@ -68,8 +69,8 @@ class AmtswegRequest(Request):
             try:
                 return receive()
             except OSError:
-                # The store cannot take a file now: spooled as before, the upload meets the
-                # store's error where the view stores it, as every upload did before.
+                # The store cannot take a file now: spooled instead, the upload meets the
+                # store's error where the view stores it.
                 pass
         return super()._get_file_stream(total_content_length, content_type, filename,
                                         content_length)
