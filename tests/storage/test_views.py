@@ -277,7 +277,7 @@ def test_a_large_upload_arrives_in_the_store_and_is_gone_when_no_view_keeps_it(
     assert blob_files(app) == []
 
 
-def test_a_small_upload_stays_in_memory(app: Flask) -> None:
+def test_a_small_upload_is_not_received_into_the_store(app: Flask) -> None:
     body = multipart_body({"title": "Kontoauszug"}, "klein.pdf", pdf_bytes())
 
     with app.test_request_context(UPLOAD, method="POST", data=body,
@@ -317,7 +317,7 @@ def test_a_large_file_sent_where_no_file_is_taken_leaves_nothing(
     assert blob_files(app) == []
 
 
-def test_with_s3_storage_large_uploads_arrive_as_before(
+def test_with_s3_storage_large_uploads_are_spooled_until_checked(
         settings_factory: Callable[..., Settings], s3_url: str, app: Flask,
         tmp_path: Path) -> None:
     s3_app = create_app(settings_factory(storage_url=s3_url))
