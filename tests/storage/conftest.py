@@ -119,36 +119,6 @@ def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
             + _png_chunk(b"IEND", b""))
 
 
-def write_large_pdf(path: Path, size: int) -> Path:
-    """A valid PDF of about ``size`` bytes, written in chunks (it never exists whole in memory)."""
-    header = b"%PDF-1.7\n"
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>"]
-    offsets: list[int] = []
-    with path.open("wb") as out:
-        out.write(header)
-        for number, body in enumerate(objects, start=1):
-            offsets.append(out.tell())
-            out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-        offsets.append(out.tell())
-        trailer_reserve = 400
-        length = size - out.tell() - trailer_reserve
-        out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % length)
-        line = b"0 0 m 1 1 l S\n" * 4096
-        remaining = length
-        while remaining > 0:
-            out.write(line[:remaining])
-            remaining -= len(line)
-        out.write(b"\nendstream\nendobj\n")
-        xref = out.tell()
-        out.write(b"xref\n0 5\n0000000000 65535 f \n")
-        for offset in offsets:
-            out.write(b"%010d 00000 n \n" % offset)
-        out.write(b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
-    return path
-
-
 @pytest.fixture
 def sample_pdf() -> bytes:
     return pdf_bytes()

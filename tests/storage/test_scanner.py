@@ -33,6 +33,7 @@ from amtsweg.cli import main
 from amtsweg.config import Settings
 from amtsweg.extensions import db
 from amtsweg.sessions import citizen_actor
+from bench.submit import write_pdf
 from storage.blobstore import S3BlobStore, get_blobstore
 from storage.checks import RejectedUpload
 from storage.models import Document
@@ -53,7 +54,7 @@ from storage.scanner import (
 from storage.services import store_upload
 from tests.conftest import sign_in_citizen
 from tests.storage.clamd import EICAR, EICAR_SIGNATURE, STREAM_MAX_MB, ClamdProcess, start_clamd
-from tests.storage.conftest import image_bytes, pdf_bytes, test_bp, write_large_pdf
+from tests.storage.conftest import image_bytes, pdf_bytes, test_bp
 from tests.storage.test_views import blob_files, document_count, post_upload
 
 MB = 1024 * 1024
@@ -181,7 +182,7 @@ def test_scan_starts_at_the_current_position(clamd: ClamdProcess) -> None:
 
 def test_a_stream_over_clamds_limit_is_reported_as_such(clamd: ClamdProcess,
                                                         tmp_path: Path) -> None:
-    big = write_large_pdf(tmp_path / "gross.pdf", (STREAM_MAX_MB + 1) * MB)
+    big = write_pdf(tmp_path / "gross.pdf", (STREAM_MAX_MB + 1) * MB)
 
     with big.open("rb") as stream, pytest.raises(ScanLimitExceeded, match="StreamMaxLength"):
         ClamdScanner.from_url(clamd.unix_url).scan(stream)
@@ -190,7 +191,7 @@ def test_a_stream_over_clamds_limit_is_reported_as_such(clamd: ClamdProcess,
 def test_a_large_file_is_scanned_in_chunks_not_in_memory(clamd: ClamdProcess,
                                                          tmp_path: Path) -> None:
     size = 20 * MB
-    large = write_large_pdf(tmp_path / "scan.pdf", size)
+    large = write_pdf(tmp_path / "scan.pdf", size)
     scanner = ClamdScanner.from_url(clamd.unix_url)
 
     tracemalloc.start()
@@ -328,7 +329,7 @@ def test_infected_file_never_reaches_s3(build_app: Callable[..., Flask], clamd: 
 def test_a_large_upload_is_scanned_and_stored_without_loading_it(
         scanning_app: Flask, tmp_path: Path) -> None:
     size = 20 * MB - 4096  # just under the default upload limit of 20 MB
-    large = write_large_pdf(tmp_path / "kontoauszuege.pdf", size)
+    large = write_pdf(tmp_path / "kontoauszuege.pdf", size)
 
     with scanning_app.app_context():
         tracemalloc.start()
@@ -349,7 +350,7 @@ def test_a_file_over_clamds_limit_is_refused_clearly(
         caplog: pytest.LogCaptureFixture) -> None:
     # A misconfiguration (upload limit above clamd's StreamMaxLength) must not let files through.
     generous = build_app(clamav_url=clamd.unix_url, max_upload_bytes=(STREAM_MAX_MB + 5) * MB)
-    big = write_large_pdf(tmp_path / "gross.pdf", (STREAM_MAX_MB + 1) * MB)
+    big = write_pdf(tmp_path / "gross.pdf", (STREAM_MAX_MB + 1) * MB)
 
     with generous.app_context(), big.open("rb") as upload:
         with pytest.raises(RejectedUpload, match="zu groß für die Virenprüfung"):

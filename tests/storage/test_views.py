@@ -16,16 +16,11 @@ from sqlalchemy import func, select
 from amtsweg.app import create_app
 from amtsweg.config import Settings
 from amtsweg.extensions import db
+from bench.submit import write_pdf
 from storage.blobstore import IncomingFile
 from storage.models import Document
 from tests.conftest import csrf_token, sign_in_citizen
-from tests.storage.conftest import (
-    bomb_png,
-    image_bytes,
-    pdf_bytes,
-    start_moto,
-    write_large_pdf,
-)
+from tests.storage.conftest import bomb_png, image_bytes, pdf_bytes, start_moto
 
 UPLOAD = "/test/dokumente/hochladen"
 BOUNDARY = "----amtsweg-grenze"
@@ -258,7 +253,7 @@ def test_healthz_reports_storage_unavailable_when_s3_is_down(
 
 
 def large_pdf(tmp_path: Path, size: int = MB) -> bytes:
-    return write_large_pdf(tmp_path / "gross.pdf", size).read_bytes()
+    return write_pdf(tmp_path / "gross.pdf", size).read_bytes()
 
 
 def test_a_large_upload_arrives_in_the_store_and_is_gone_when_no_view_keeps_it(
