@@ -39,8 +39,6 @@ SIDES = ("A", "B")
 
 @dataclass
 class Side:
-    name: str
-    root: Path
     server: bench.Server
     citizens: list[bench.Citizen]
     drafts: list[list[str]]
@@ -73,13 +71,13 @@ def start_app(name: str, root: Path, env: dict[str, str], workers: int,
                                 "/konto/anmelden", root=root)
 
 
-def prepare_side(name: str, root: Path, server: bench.Server, url: str, emails: list[str],
-                 first_address: int, drafts_each: int, pdfs: list[Path]) -> Side:
+def prepare_side(server: bench.Server, url: str, emails: list[str], first_address: int,
+                 drafts_each: int, pdfs: list[Path]) -> Side:
     """Sign the citizens in, warm every page up, and give each its prepared drafts."""
     citizens = bench.signed_in_citizens(server.url, emails, first_address)
     citizens[0].apply(pdfs)  # every page once in some worker
     form, drafts, tokens = bench.prepare_submissions(citizens, url, drafts_each, len(pdfs))
-    return Side(name, root, server, citizens, drafts, tokens, form)
+    return Side(server, citizens, drafts, tokens, form)
 
 
 def play_round(side: Side, concurrency: int, seconds: float, pdfs: list[Path]) -> None:
@@ -140,8 +138,8 @@ def main() -> int:
                 server = start_app(name, root, env, args.workers, tmp / "logs")
                 servers.append(server)
                 own = emails[number * args.concurrency:(number + 1) * args.concurrency]
-                sides[name] = prepare_side(name, root, server, url, own,
-                                           number * args.concurrency, drafts_each, pdfs)
+                sides[name] = prepare_side(server, url, own, number * args.concurrency,
+                                           drafts_each, pdfs)
             for number in range(args.rounds):
                 for name in SIDES if number % 2 == 0 else reversed(SIDES):
                     play_round(sides[name], args.concurrency, args.seconds, pdfs)

@@ -176,22 +176,26 @@ def write_pdf(path: Path, size: int) -> Path:
     return path
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (which may hold spaces and
+    parentheses), from the state on; ``None`` when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process so far (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def minor_faults(pid: int) -> int:
     """Minor page faults of one process so far (0 when it is gone): each is a page of memory
     the kernel had to map and zero, which large short-lived buffers cost again and again."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
-    except OSError:
-        return 0
+    fields = _stat(pid)
+    return int(fields[7]) if fields else 0
 
 
 def database_cpu() -> float:
